@@ -1,0 +1,139 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+// FileStore keeps all progress in one JSON file in a state directory,
+// replaced atomically (write temp, fsync, rename, fsync dir) on every save.
+// An exclusive flock on the directory stops a second process from sharing it.
+type FileStore struct {
+	path string
+	lock *os.File
+
+	mu   sync.Mutex
+	data map[string]Progress
+}
+
+// stateFile is the name of the checkpoint file inside the state directory.
+const stateFile = "checkpoints.json"
+
+// OpenFileStore opens (creating if needed) the store in dir.
+func OpenFileStore(dir string) (*FileStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock in %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("state dir %s is in use by another ddbsync process: %w", dir, err)
+	}
+	s := &FileStore{path: filepath.Join(dir, stateFile), lock: lock, data: map[string]Progress{}}
+	b, err := os.ReadFile(s.path)
+	switch {
+	case os.IsNotExist(err):
+	case err != nil:
+		lock.Close()
+		return nil, fmt.Errorf("read %s: %w", s.path, err)
+	default:
+		if err := json.Unmarshal(b, &s.data); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("parse %s: %w", s.path, err)
+		}
+	}
+	return s, nil
+}
+
+// Close releases the directory lock.
+func (s *FileStore) Close() error { return s.lock.Close() }
+
+// Acquire implements Store.
+func (s *FileStore) Acquire(ctx context.Context, key string) (Progress, bool, error) {
+	return s.Get(ctx, key)
+}
+
+// Get implements Store.
+func (s *FileStore) Get(_ context.Context, key string) (Progress, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.data[key]
+	return p, ok, nil
+}
+
+// Save implements Store.
+func (s *FileStore) Save(_ context.Context, key string, p Progress) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, had := s.data[key]
+	s.data[key] = p
+	if err := s.flush(); err != nil {
+		if had {
+			s.data[key] = prev
+		} else {
+			delete(s.data, key)
+		}
+		return fmt.Errorf("save checkpoint %s: %w", key, err)
+	}
+	return nil
+}
+
+// Complete implements Store.
+func (s *FileStore) Complete(ctx context.Context, key string, p Progress) error {
+	p.Done = true
+	return s.Save(ctx, key, p)
+}
+
+// Release implements Store; a single process holds every lease.
+func (s *FileStore) Release(context.Context, string) error { return nil }
+
+// Snapshot returns a copy of all progress (for status output and tests).
+func (s *FileStore) Snapshot() map[string]Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Progress, len(s.data))
+	for k, v := range s.data {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *FileStore) flush() error {
+	b, err := json.MarshalIndent(s.data, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(s.path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

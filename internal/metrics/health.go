@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Health tracks what /readyz reports: gaps, and partitions whose pending
+// batch has not been acknowledged for too long.
+type Health struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	stall   time.Duration
+	started bool
+	gaps    []string
+	pending map[string]time.Time // partition → when its current batch was handed to the sink
+}
+
+// NewHealth returns a Health that reports a partition as stalled when its
+// batch has waited longer than stall.
+func NewHealth(stall time.Duration, now func() time.Time) *Health {
+	return &Health{stall: stall, now: now, pending: map[string]time.Time{}}
+}
+
+// Started marks start-up done (config valid, sink reachable).
+func (h *Health) Started() {
+	h.mu.Lock()
+	h.started = true
+	h.mu.Unlock()
+}
+
+// Gap records a gap; readiness stays false until the process restarts.
+func (h *Health) Gap(what string) {
+	h.mu.Lock()
+	h.gaps = append(h.gaps, what)
+	h.mu.Unlock()
+}
+
+// Pending marks a partition's batch as handed to the sink.
+func (h *Health) Pending(partition string) {
+	h.mu.Lock()
+	if _, ok := h.pending[partition]; !ok {
+		h.pending[partition] = h.now()
+	}
+	h.mu.Unlock()
+}
+
+// Acked marks a partition's batch as acknowledged.
+func (h *Health) Acked(partition string) {
+	h.mu.Lock()
+	delete(h.pending, partition)
+	h.mu.Unlock()
+}
+
+// Ready reports whether the process is ready, and why not.
+func (h *Health) Ready() (bool, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var why []string
+	if !h.started {
+		why = append(why, "starting")
+	}
+	for _, g := range h.gaps {
+		why = append(why, "gap: "+g)
+	}
+	now := h.now()
+	for p, since := range h.pending {
+		if d := now.Sub(since); d > h.stall {
+			why = append(why, fmt.Sprintf("stalled: %s has waited %s for the sink", p, d.Round(time.Second)))
+		}
+	}
+	sort.Strings(why)
+	return len(why) == 0, why
+}
