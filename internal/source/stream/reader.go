@@ -1,0 +1,168 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+)
+
+// recordsPerCall is GetRecords' maximum Limit.
+const recordsPerCall = 1000
+
+// readShard reads one shard from p to its end, handing each page's events
+// to h (with the work context, which outlives a stop request by Grace) and
+// saving progress after h returns nil. It returns nil when the shard is
+// drained and completed, or when ctx ends.
+func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint.Progress, from int64, h Handler) error {
+	key := s.table.shardKey(sh.ID)
+	log := s.log.With("shard", sh.ID)
+	if _, _, err := s.store.Acquire(ctx, key); err != nil {
+		return fmt.Errorf("acquire %s: %w", key, err)
+	}
+	defer s.store.Release(context.WithoutCancel(ctx), key)
+	log.Info("reading shard", "parent", sh.Parent, "after_seq", p.Sequence, "clock_second", p.Clock.Second, "clock_count", p.Clock.Count)
+
+	it, err := s.iterator(ctx, sh.ID, p.Sequence)
+	if err != nil {
+		return stopped(ctx, err)
+	}
+	clock := p.Clock
+	delay := time.Duration(0)
+	var last time.Time
+	for {
+		if err := sleep(ctx, delay-s.opts.Now().Sub(last)); err != nil {
+			return nil
+		}
+		last = s.opts.Now()
+		s.m.GetRecords.WithLabelValues(s.table.Name).Inc()
+		out, err := s.api.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(it), Limit: aws.Int32(recordsPerCall)})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			switch classify(err) {
+			case classExpired:
+				log.Info("shard iterator expired; refreshing", "after_seq", p.Sequence)
+				if it, err = s.iterator(ctx, sh.ID, p.Sequence); err != nil {
+					return stopped(ctx, err)
+				}
+				continue
+			case classRetry:
+				delay = backoff(3, s.opts.PollMin, 10*time.Second)
+				log.Warn("get records failed; retrying", "wait", delay, "err", err)
+				continue
+			case classTrimmed:
+				s.m.Gaps.WithLabelValues(s.table.Name, "trimmed").Inc()
+				return &GapError{Table: s.table.Name, Shard: sh.ID, Reason: fmt.Sprintf("records after sequence %q were trimmed before they were read", p.Sequence), Err: err}
+			case classMissing:
+				s.m.Gaps.WithLabelValues(s.table.Name, "shard_missing").Inc()
+				return &GapError{Table: s.table.Name, Shard: sh.ID, Reason: "shard no longer exists", Err: err}
+			default:
+				return fmt.Errorf("get records on table %s shard %s: %w", s.table.Name, sh.ID, err)
+			}
+		}
+		events, err := s.events(out.Records, from, &clock)
+		if err != nil {
+			return fmt.Errorf("table %s shard %s: %w", s.table.Name, sh.ID, err)
+		}
+		if len(events) > 0 {
+			s.health.Pending(key)
+			err := h(work, events)
+			s.health.Acked(key)
+			if err != nil {
+				return fmt.Errorf("write %d events of table %s shard %s (up to seq %s): %w", len(events), s.table.Name, sh.ID, events[len(events)-1].Sequence, err)
+			}
+		}
+		if n := len(out.Records); n > 0 {
+			lastRec := out.Records[n-1]
+			p.Sequence = aws.ToString(lastRec.Dynamodb.SequenceNumber)
+			p.Clock = clock
+			if err := s.store.Save(work, key, p); err != nil {
+				return err
+			}
+			s.m.RecordsRead.WithLabelValues(s.table.Name).Add(float64(n))
+			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(s.opts.Now().Sub(createdAt(lastRec)).Seconds())
+			log.Debug("acknowledged", "records", n, "events", len(events), "seq", p.Sequence)
+			delay = s.opts.PollMin
+		} else {
+			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(0)
+			delay = min(max(delay*2, s.opts.PollMin), s.opts.PollMax)
+		}
+		if out.NextShardIterator == nil {
+			p.Clock = clock
+			if err := s.store.Complete(work, key, p); err != nil {
+				return err
+			}
+			s.m.ShardLag.DeleteLabelValues(s.table.Name, sh.ID)
+			log.Info("shard drained", "last_seq", p.Sequence)
+			return nil
+		}
+		it = aws.ToString(out.NextShardIterator)
+	}
+}
+
+// events converts a page of records, skipping those before the cutoff and
+// kept TTL deletes, and assigns versions from the lineage clock.
+func (s *Source) events(records []types.Record, from int64, clock *change.Clock) ([]change.Event, error) {
+	events := make([]change.Event, 0, len(records))
+	for _, r := range records {
+		created := createdAt(r)
+		if created.Unix() < from {
+			s.m.RecordsSkipped.WithLabelValues(s.table.Name, "before_cutoff").Inc()
+			continue
+		}
+		ev, err := s.table.toEvent(r)
+		if err != nil {
+			return nil, fmt.Errorf("record seq %s: %w", aws.ToString(r.Dynamodb.SequenceNumber), err)
+		}
+		if ev.TTLDelete && s.table.KeepTTLDeletes {
+			s.m.RecordsSkipped.WithLabelValues(s.table.Name, "ttl_kept").Inc()
+			continue
+		}
+		ev.Version = clock.Next(created)
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// iterator returns a shard iterator after seq, or at TRIM_HORIZON when the
+// shard has no checkpoint yet (records before the cutoff are skipped).
+func (s *Source) iterator(ctx context.Context, shard, seq string) (string, error) {
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(s.table.StreamARN), ShardId: aws.String(shard)}
+	if seq != "" {
+		in.ShardIteratorType = types.ShardIteratorTypeAfterSequenceNumber
+		in.SequenceNumber = aws.String(seq)
+	} else {
+		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
+	}
+	out, err := retry(ctx, s, "get shard iterator", func() (*dynamodbstreams.GetShardIteratorOutput, error) {
+		return s.api.GetShardIterator(ctx, in)
+	})
+	switch {
+	case err == nil:
+		return aws.ToString(out.ShardIterator), nil
+	case classify(err) == classTrimmed:
+		s.m.Gaps.WithLabelValues(s.table.Name, "checkpoint_expired").Inc()
+		return "", &GapError{Table: s.table.Name, Shard: shard, Reason: fmt.Sprintf("checkpoint sequence %q is older than the stream's retention", seq), Err: err}
+	case classify(err) == classMissing:
+		s.m.Gaps.WithLabelValues(s.table.Name, "shard_missing").Inc()
+		return "", &GapError{Table: s.table.Name, Shard: shard, Reason: "shard no longer exists", Err: err}
+	default:
+		return "", fmt.Errorf("get shard iterator for table %s shard %s: %w", s.table.Name, shard, err)
+	}
+}
+
+// stopped turns an error caused by a stop request into nil.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

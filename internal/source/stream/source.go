@@ -1,0 +1,261 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/metrics"
+)
+
+// Options tunes polling and discovery; zero values take the defaults.
+type Options struct {
+	PollMin   time.Duration // least time between two GetRecords on one shard (default 200ms: 5 calls/s)
+	PollMax   time.Duration // longest idle wait between polls (default 1s)
+	ListEvery time.Duration // full shard listing period (default 10s)
+	// FastList is the listing period for a while after a shard ended, so
+	// its children are found within seconds (default 1s for 15s).
+	FastList time.Duration
+	// Grace is how long an acknowledgement in flight may finish after a
+	// stop was requested (default 30s).
+	Grace time.Duration
+	Now   func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.PollMin == 0 {
+		o.PollMin = 200 * time.Millisecond
+	}
+	if o.PollMax == 0 {
+		o.PollMax = time.Second
+	}
+	if o.ListEvery == 0 {
+		o.ListEvery = 10 * time.Second
+	}
+	if o.FastList == 0 {
+		o.FastList = time.Second
+	}
+	if o.Grace == 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Source tails one table's stream.
+type Source struct {
+	api    API
+	store  checkpoint.Store
+	log    *slog.Logger
+	m      *metrics.Stream
+	health *metrics.Health
+	table  Table
+	opts   Options
+}
+
+// New returns a Source for one table. Nothing runs until Run.
+func New(api API, store checkpoint.Store, table Table, log *slog.Logger, m *metrics.Stream, health *metrics.Health, opts Options) *Source {
+	opts.defaults()
+	if m == nil {
+		m = metrics.NewStream(nil)
+	}
+	if health == nil {
+		health = metrics.NewHealth(time.Minute, opts.Now)
+	}
+	return &Source{api: api, store: store, log: log.With("table", table.Name), m: m, health: health, table: table, opts: opts}
+}
+
+// shardStatus is the coordinator's view of one shard.
+type shardStatus uint8
+
+const (
+	statusWaiting shardStatus = iota
+	statusRunning
+	statusDone
+)
+
+// Run reads the stream until ctx ends (returning nil after in-flight
+// acknowledgements finish) or a shard fails (returning its error; a
+// *GapError when data was lost).
+func (s *Source) Run(ctx context.Context, h Handler) error {
+	meta, found, err := s.store.Get(ctx, s.table.metaKey())
+	if err != nil {
+		return err
+	}
+	first := !found
+	var from int64
+	if first {
+		from = s.table.Cutoff
+		if from == 0 && s.table.StartPosition != "TRIM_HORIZON" {
+			from = s.opts.Now().Unix()
+		}
+	} else {
+		if arn := meta.Meta["stream_arn"]; arn != s.table.StreamARN {
+			s.m.Gaps.WithLabelValues(s.table.Name, "stream_replaced").Inc()
+			return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the table's stream changed from %s to %s (was it disabled and enabled?); records in between are lost", arn, s.table.StreamARN)}
+		}
+		if from, err = strconv.ParseInt(meta.Meta["from"], 10, 64); err != nil {
+			return fmt.Errorf("checkpoint %s: bad from %q", s.table.metaKey(), meta.Meta["from"])
+		}
+	}
+	s.log.Info("stream starting", "stream", s.table.StreamARN, "first_start", first, "from", from)
+
+	// Acknowledgements in flight may finish for Grace after a stop.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopWork := context.AfterFunc(ctx, func() { time.AfterFunc(s.opts.Grace, cancelWork) })
+	defer stopWork()
+
+	err = s.coordinate(ctx, work, h, first, from)
+	if ctx.Err() != nil && err == ctx.Err() {
+		return nil
+	}
+	return err
+}
+
+// coordinate lists shards and starts a reader for every shard whose parent
+// is done, until ctx ends.
+func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, from int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	finished := make(chan string)
+	status := map[string]shardStatus{}
+	var fastUntil time.Time
+	err := func() error {
+		for {
+			shards, err := s.listShards(gctx)
+			if err != nil {
+				return err
+			}
+			inListing := make(map[string]bool, len(shards))
+			for _, sh := range shards {
+				inListing[sh.ID] = true
+			}
+			for _, sh := range shards {
+				if status[sh.ID] != statusWaiting {
+					continue
+				}
+				start, err := s.decide(gctx, sh, inListing, status, first)
+				if err != nil {
+					return err
+				}
+				if start == nil {
+					continue
+				}
+				status[sh.ID] = statusRunning
+				s.m.OpenShards.WithLabelValues(s.table.Name).Inc()
+				g.Go(func() error {
+					err := s.readShard(gctx, work, sh, *start, from, h)
+					s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
+					if err != nil {
+						return err
+					}
+					select {
+					case finished <- sh.ID:
+					case <-gctx.Done():
+					}
+					return nil
+				})
+			}
+			if first {
+				meta := checkpoint.Progress{Meta: map[string]string{
+					"stream_arn": s.table.StreamARN, "from": strconv.FormatInt(from, 10),
+				}}
+				if err := s.store.Save(gctx, s.table.metaKey(), meta); err != nil {
+					return err
+				}
+				first = false
+			}
+			wait := s.opts.ListEvery
+			if s.opts.Now().Before(fastUntil) {
+				wait = s.opts.FastList
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-gctx.Done():
+				t.Stop()
+				return gctx.Err()
+			case id := <-finished:
+				t.Stop()
+				status[id] = statusDone
+				fastUntil = s.opts.Now().Add(15 * time.Second)
+			case <-t.C:
+			}
+		}
+	}()
+	cancel() // stop the readers when the listing loop failed
+	werr := g.Wait()
+	if err == nil || err == gctx.Err() && werr != nil {
+		err = werr
+	}
+	return err
+}
+
+// decide returns the progress to start a shard from, nil to wait, or a
+// *GapError when the shard's parent was lost before it was drained.
+func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]bool, status map[string]shardStatus, first bool) (*checkpoint.Progress, error) {
+	key := s.table.shardKey(sh.ID)
+	p, found, err := s.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if p.Done {
+		status[sh.ID] = statusDone
+		return nil, nil
+	}
+	if !found {
+		p = checkpoint.Progress{Parent: sh.Parent}
+		if first && sh.Closed && s.table.StartPosition != "TRIM_HORIZON" && s.table.Cutoff == 0 {
+			// LATEST on the very first start: history in closed shards is not wanted.
+			status[sh.ID] = statusDone
+			return nil, s.store.Complete(ctx, key, p)
+		}
+		// Record the shard at discovery, so a later start can tell a
+		// known parent from one that vanished unread.
+		if err := s.store.Save(ctx, key, p); err != nil {
+			return nil, err
+		}
+	}
+	if p.Sequence != "" || sh.Parent == "" {
+		return &p, nil
+	}
+	switch {
+	case status[sh.Parent] == statusDone:
+	case inListing[sh.Parent]:
+		return nil, nil // the parent is read first
+	default:
+		pp, pfound, err := s.store.Get(ctx, s.table.shardKey(sh.Parent))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case pfound && pp.Done:
+			status[sh.Parent] = statusDone
+		case pfound:
+			s.m.Gaps.WithLabelValues(s.table.Name, "parent_vanished").Inc()
+			return nil, &GapError{Table: s.table.Name, Shard: sh.Parent, Reason: fmt.Sprintf("shard expired before it was fully read (last acknowledged sequence %q); its child %s cannot be applied in order", pp.Sequence, sh.ID)}
+		case first:
+			// A root of the listing: its parent was trimmed before ddbsync started.
+			return &p, nil
+		default:
+			s.m.Gaps.WithLabelValues(s.table.Name, "parent_unknown").Inc()
+			return nil, &GapError{Table: s.table.Name, Shard: sh.ID, Reason: fmt.Sprintf("parent shard %s was never read and no longer exists (was ddbsync stopped longer than the stream's 24 h retention?)", sh.Parent)}
+		}
+	}
+	// Inherit the parent's final version clock (DESIGN §2.3).
+	pp, _, err := s.store.Get(ctx, s.table.shardKey(sh.Parent))
+	if err != nil {
+		return nil, err
+	}
+	if pp.Clock.Second > p.Clock.Second || pp.Clock.Second == p.Clock.Second && pp.Clock.Count > p.Clock.Count {
+		p.Clock = pp.Clock
+	}
+	return &p, nil
+}
