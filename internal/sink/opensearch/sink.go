@@ -1,0 +1,122 @@
+// Package opensearch is the OpenSearch sink: it writes batches of change
+// events as _bulk requests (external versions, one request in flight per
+// caller), classifies every item (done, superseded, retry, dead-letter),
+// retries transient failures with capped exponential backoff and jitter,
+// dead-letters rejected documents to dlq_file, and manages the index and its
+// template at start-up. Write returns nil only when every event is done
+// (DESIGN §2.1), so the caller's checkpoint never passes an unapplied change.
+package opensearch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/opensearch-project/opensearch-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ddbsync/ddbsync/internal/config"
+	"github.com/ddbsync/ddbsync/internal/sink/bulk"
+)
+
+// Log attribute keys.
+const (
+	keyTable  = "table"
+	keyIndex  = "index"
+	keyID     = "id"
+	keyStatus = "status"
+	keyHost   = "host"
+)
+
+// Options are the sink's collaborators.
+type Options struct {
+	// Logger receives the sink's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer registers the sink's metrics; nil means no metrics.
+	Registerer prometheus.Registerer
+	// HTTPTransport replaces the transport built from the TLS and timeout
+	// options (tests). Nil builds it from the config.
+	HTTPTransport http.RoundTripper
+}
+
+// Sink writes change events to OpenSearch. Write may be called concurrently
+// (once per partition at a time); Prepare once before the first Write.
+type Sink struct {
+	cfg      *config.OpenSearch
+	client   *opensearch.Client
+	rt       http.RoundTripper
+	res      *bulk.Resolver
+	log      *slog.Logger
+	met      *metrics
+	dlq      *dlqFile // nil without dlq_file
+	template *indexTemplate
+	maxBody  int
+	backoff  backoff
+}
+
+// New checks the options that need no network (TLS files, templates,
+// version type, literal action), opens the dead-letter file and builds the
+// client. It does not contact OpenSearch; Prepare does.
+func New(cfg *config.OpenSearch, opts Options) (*Sink, error) {
+	if len(cfg.Hosts) == 0 {
+		return nil, errors.New("opensearch: hosts is empty")
+	}
+	if cfg.AWS != nil {
+		return nil, errors.New("opensearch: aws (SigV4 request signing) is not supported yet; use username/password")
+	}
+	res, err := bulk.NewResolver(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opensearch: %w", err)
+	}
+	s := &Sink{cfg: cfg, res: res, log: opts.Logger, rt: opts.HTTPTransport, backoff: defaultBackoff}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.maxBody = int(cfg.BulkSizeMiB * (1 << 20))
+	if s.maxBody <= 0 {
+		s.maxBody = 5 << 20
+	}
+	if s.template, err = loadTemplate(cfg, res); err != nil {
+		return nil, fmt.Errorf("opensearch: %w", err)
+	}
+	if s.met, err = newMetrics(opts.Registerer); err != nil {
+		return nil, fmt.Errorf("opensearch metrics: %w", err)
+	}
+	if s.rt == nil {
+		if s.rt, err = newHTTPTransport(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if s.client, err = newClient(cfg, s.rt); err != nil {
+		return nil, err
+	}
+	if cfg.DLQFile != "" {
+		if s.dlq, err = openDLQ(cfg.DLQFile); err != nil {
+			return nil, fmt.Errorf("opensearch: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the dead-letter file and idle connections. Call it after the
+// last Write has returned.
+func (s *Sink) Close() error {
+	if t, ok := s.rt.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+	if s.dlq != nil {
+		return s.dlq.Close()
+	}
+	return nil
+}
+
+// readTemplateFile reads template_file; split out for the error message.
+func readTemplateFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("template_file: %w", err)
+	}
+	return b, nil
+}
