@@ -9,10 +9,14 @@ import (
 	"github.com/ddbsync/ddbsync/internal/expr"
 )
 
-// File is a whole pipeline file: one or more named pipelines.
+// File is a whole pipeline file: one or more named pipelines. Build it with
+// Load or Parse: they apply the defaults and validate.
 type File struct {
-	Version   string
+	Name      string      // the file's name, as given to Load or Parse
+	Version   string      // "2" when the file says so, else ""
 	Pipelines []*Pipeline // in file order
+
+	index *index // where each key is written; nil for a File built in code
 }
 
 // Pipeline is one named pipeline: a dynamodb source, optional processors, sinks.
@@ -26,20 +30,25 @@ type Pipeline struct {
 
 // Source is the `source.dynamodb` block.
 type Source struct {
-	Tables                          []Table
-	AWS                             AWS
+	Tables []Table
+	// AWS is the source's aws block; its Region defaults to the first
+	// table ARN's region.
+	AWS AWS
+	// Acknowledgments defaults to true: ddbsync always acknowledges end to
+	// end, and lists an explicit false in File.Unsupported.
 	Acknowledgments                 bool
 	ShardAcknowledgmentTimeout      time.Duration // default 10m
 	S3DataFileAcknowledgmentTimeout time.Duration // default 5m
 }
 
-// Table is one entry of `tables`.
+// Table is one entry of `tables`. Several tables per pipeline are allowed
+// (Data Prepper allows one).
 type Table struct {
 	TableARN string
 	// TableName is the name part of TableARN (DynamoDB Local wants the name).
 	TableName string
-	Export    *Export // nil when absent
-	Scan      *Scan   // nil when absent; ddbsync extension
+	Export    *Export // nil when absent; an empty `export:` is present
+	Scan      *Scan   // nil when absent; ddbsync extension; at most one of Export and Scan
 	Stream    *Stream // nil when absent
 	// Overlap is how far before the backfill time stream records are replayed
 	// (ddbsync extension `overlap`, default 5m).
@@ -49,7 +58,7 @@ type Table struct {
 
 // Export is `tables[].export`.
 type Export struct {
-	S3Bucket      string
+	S3Bucket      string // required unless ExportARN is set
 	S3Prefix      string
 	S3Region      string
 	S3SSEKMSKeyID string
@@ -90,10 +99,11 @@ type AWS struct {
 }
 
 // Processor is one entry of `processor`. ddbsync parses the name and options
-// so that it can refuse clearly the processors it does not implement.
+// so that it can refuse clearly the processors it does not implement; the
+// options are not validated.
 type Processor struct {
 	Name    string
-	Options map[string]any
+	Options map[string]any // nil when the processor has no options
 	Line    int
 }
 
@@ -105,6 +115,20 @@ type Sink struct {
 	Line       int
 }
 
+// Kind names the sink's plugin: "opensearch", "stdout" or "file" ("" when
+// none is set).
+func (s Sink) Kind() string {
+	switch {
+	case s.OpenSearch != nil:
+		return "opensearch"
+	case s.Stdout != nil:
+		return "stdout"
+	case s.File != nil:
+		return "file"
+	}
+	return ""
+}
+
 // Stdout is the `stdout` sink: NDJSON bulk actions on standard output.
 type Stdout struct{}
 
@@ -113,32 +137,34 @@ type FileSink struct {
 	Path string
 }
 
-// OpenSearch is the `opensearch` sink.
+// OpenSearch is the `opensearch` sink. The format strings (Index,
+// DocumentID, Routing, Action, DocumentVersion, Pipeline) are parsed with
+// expr.Parse.
 type OpenSearch struct {
-	Hosts          []string
+	Hosts          []string // required, at least one http(s) URL
 	Username       string
-	Password       Secret
-	AWS            *AWS
-	Cert           string // CA certificate file
+	Password       Secret // required with Username
+	AWS            *AWS   // nil when absent (SigV4 signing: not supported yet)
+	Cert           string // CA certificate file; conflicts with Insecure
 	Insecure       bool
-	ConnectTimeout time.Duration // default 10s
-	SocketTimeout  time.Duration // default 60s
+	ConnectTimeout time.Duration // default 10s; a bare number is milliseconds
+	SocketTimeout  time.Duration // default 60s; a bare number is milliseconds
 
-	Index               *expr.Template // default "${getMetadata(\"table_name\")}"? see defaults.go
-	IndexType           string         // custom (default) | management_disabled | ...
+	Index               *expr.Template // required for index_type custom and management_disabled
+	IndexType           string         // custom (default) | management_disabled | Data Prepper's others (not supported yet)
 	DocumentID          *expr.Template // default ${getMetadata("primary_key")}
 	Routing             *expr.Template // nil when unset
 	Action              *expr.Template // default ${getMetadata("opensearch_action")}
-	DocumentVersion     *expr.Template // default ${getMetadata("document_version")}
+	DocumentVersion     *expr.Template // default ${getMetadata("document_version")}; nil with internal
 	DocumentVersionType string         // external (default) | external_gte | internal
 	Pipeline            *expr.Template // ingest pipeline; nil when unset
 
 	BulkSizeMiB  float64       // bulk_size, MiB, default 5
-	FlushTimeout time.Duration // default 60s in Data Prepper; ddbsync default 1s? see defaults.go
-	MaxRetries   int           // 0 = retry forever (Data Prepper default)
+	FlushTimeout time.Duration // default 1s (Data Prepper: 60s; see DefaultFlushTimeout); a bare number is milliseconds
+	MaxRetries   int           // 0 (default) = retry until success
 
 	DLQFile string
-	DLQS3   *DLQS3
+	DLQS3   *DLQS3 // `dlq.s3`; conflicts with DLQFile; not supported yet
 
 	TemplateType     string // v1 (default) | index-template
 	TemplateFile     string
@@ -155,6 +181,7 @@ type DLQS3 struct {
 	KeyPathPrefix string
 	Region        string
 	STSRoleARN    string
+	Line          int
 }
 
 // Secret is a string that never prints itself.

@@ -1,0 +1,82 @@
+package config
+
+import "fmt"
+
+// unsupportedOption is one option that ddbsync parses but does not run yet.
+// A later issue that implements an option deletes its row.
+type unsupportedOption struct {
+	what string                     // the option, as the user wrote it
+	why  string                     // what to do instead
+	find func(p *Pipeline) []string // paths where this pipeline uses it
+}
+
+// unsupportedOptions is the one table of parsed-but-not-run options.
+func unsupportedOptions() []unsupportedOption {
+	return []unsupportedOption{
+		{"acknowledgments: false", "ddbsync always acknowledges end to end; remove the key or set true",
+			func(p *Pipeline) []string {
+				return when(!p.Source.Acknowledgments, sourcePath(p)+".acknowledgments")
+			}},
+		{"processor", "processors are not run yet; remove the processor list",
+			func(p *Pipeline) []string {
+				var out []string
+				for i, pr := range p.Processors {
+					out = append(out, joinPath(itemPath(p.Name+".processor", i), pr.Name))
+				}
+				return out
+			}},
+		{"aws on the opensearch sink (SigV4 request signing)", "use hosts with username/password, or no authentication",
+			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil }, "aws")},
+		{"serverless", "OpenSearch Serverless collections are not supported yet",
+			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
+		{"dlq.s3", "use dlq_file for a local dead-letter file",
+			eachOpenSearch(func(o *OpenSearch) bool { return o.DLQS3 != nil }, "dlq.s3")},
+		{"normalize_index: true", "write a valid lowercase index name instead",
+			eachOpenSearch(func(o *OpenSearch) bool { return o.NormalizeIndex }, "normalize_index")},
+		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
+			eachOpenSearch(func(o *OpenSearch) bool {
+				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled
+			}, "index_type")},
+	}
+}
+
+// Unsupported lists the options in f that are parsed but not run by the
+// engine yet. `ddbsync run` refuses a file that uses any of them;
+// `ddbsync validate` shows them. Each problem reads "not supported yet: …".
+func (f *File) Unsupported() []Problem {
+	var out []Problem
+	for _, p := range f.Pipelines {
+		for _, u := range unsupportedOptions() {
+			for _, path := range u.find(p) {
+				out = append(out, Problem{
+					Line: f.index.line(path),
+					Path: path,
+					Msg:  fmt.Sprintf("not supported yet: %s (%s)", u.what, u.why),
+				})
+			}
+		}
+	}
+	sortProblems(out)
+	return out
+}
+
+func when(cond bool, path string) []string {
+	if cond {
+		return []string{path}
+	}
+	return nil
+}
+
+// eachOpenSearch finds the opensearch sinks for which use is true and names
+// key in each.
+func eachOpenSearch(use func(*OpenSearch) bool, key string) func(*Pipeline) []string {
+	return func(p *Pipeline) []string {
+		var out []string
+		for i, s := range p.Sinks {
+			if s.OpenSearch != nil && use(s.OpenSearch) {
+				out = append(out, joinPath(sinkPath(p, i, s), key))
+			}
+		}
+		return out
+	}
+}
