@@ -128,6 +128,12 @@ func (b *block) scalar(key, want string) (v string, path string, ok bool) {
 		b.d.add(n.Line, path, gotWant("wrong type", b.d.describe(n, path), want))
 		return "", path, false
 	}
+	if _, fromEnv := b.d.idx.env[path]; !fromEnv {
+		if ref := bareEnvRef(n.Value); ref != "" {
+			b.d.add(n.Line, path, gotWant("environment references are written ${env:NAME}", strconv.Quote(ref), strconv.Quote("${env:"+ref[2:])))
+			return "", path, false
+		}
+	}
 	return n.Value, path, true
 }
 
@@ -144,15 +150,9 @@ func (b *block) fail(key, what, got, want string) {
 }
 
 func (b *block) str(key string, dst *string) {
-	v, _, ok := b.scalar(key, "a string")
-	if !ok {
-		return
+	if v, _, ok := b.scalar(key, "a string"); ok {
+		*dst = v
 	}
-	if ref := bareEnvRef(v); ref != "" {
-		b.fail(key, "environment references are written ${env:NAME}", strconv.Quote(ref), `"${env:`+ref[2:]+`"`)
-		return
-	}
-	*dst = v
 }
 
 func (b *block) secret(key string, dst *Secret) {
@@ -234,7 +234,7 @@ func (b *block) enum(key string, dst *string, allowed ...string) {
 	// No suggestion for a value from the environment: it would hint at the value.
 	if _, fromEnv := b.d.idx.env[path]; !fromEnv {
 		if s := suggest(v, allowed); s != "" {
-			what = fmt.Sprintf("invalid value (did you mean %q?)", s)
+			what = fmt.Sprintf("invalid value; did you mean %q?", s)
 		}
 	}
 	b.fail(key, what, b.d.idx.got(path, v), strings.Join(allowed, " | "))
@@ -253,11 +253,7 @@ func (b *block) template(key string, dst **expr.Template) {
 			b.fail(key, "invalid format string (details withheld: the value came from the environment)", strconv.Quote(raw), `${getMetadata("key")}, ${/json/pointer} or %{yyyy.MM.dd}`)
 			return
 		}
-		msg := "invalid format string: " + err.Error()
-		if ref := bareEnvRef(v); ref != "" {
-			msg += "; environment references are written ${env:" + ref[2:]
-		}
-		b.d.add(b.valueLine(key), path, msg)
+		b.d.add(b.valueLine(key), path, "invalid format string: "+err.Error())
 		return
 	}
 	*dst = t

@@ -15,7 +15,7 @@ func (d *decoder) file(doc *yaml.Node) *File {
 		root = root.Content[0]
 	}
 	root = resolve(root)
-	if root == nil || root.Kind == yaml.DocumentNode || isNull(root) {
+	if root == nil || root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
 		d.add(1, "", "the file is empty (expected one or more named pipelines, each with source and sink)")
 		return f
 	}

@@ -123,8 +123,9 @@ func validEnvName(name string) bool {
 
 func quoteRef(s string) string { return `"` + s + `"` }
 
-// bareEnvRef finds a ${NAME}-style reference, which ddbsync does not expand
-// (it would be taken literally); it returns "" when there is none.
+// bareEnvRef finds a ${NAME}-style reference to an environment variable
+// (upper-case letters, digits, _), which ddbsync does not expand: it would
+// be taken literally. It returns "" when there is none.
 func bareEnvRef(s string) string {
 	for {
 		i := strings.Index(s, "${")
@@ -135,7 +136,7 @@ func bareEnvRef(s string) string {
 		if end < 0 {
 			return ""
 		}
-		if name := s[i+2 : i+end]; validEnvName(name) {
+		if name := s[i+2 : i+end]; validEnvName(name) && strings.ToUpper(name) == name {
 			return s[i : i+end+1]
 		}
 		s = s[i+2:]

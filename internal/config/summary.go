@@ -69,7 +69,7 @@ func summarizeTable(b *strings.Builder, t Table) {
 	if s := t.Stream; s != nil {
 		fmt.Fprintf(b, "    %d. stream from %s (removes use %s, TTL expiry: %s, on a gap: %s", step, s.StartPosition, s.ViewOnRemove, s.TTLDeletes, s.OnGap)
 		if step > 1 {
-			fmt.Fprintf(b, ", replaying %s before the backfill", fmtDuration(t.Overlap))
+			fmt.Fprintf(b, ", replays from %s before the backfill", fmtDuration(t.Overlap))
 		}
 		b.WriteString(")\n")
 	} else {
@@ -89,7 +89,7 @@ func summarizeSink(s Sink) string {
 		if o.Index != nil {
 			idx = o.Index.String()
 		}
-		line := fmt.Sprintf("opensearch %s -> index %q (%s", strings.Join(hosts, ", "), idx, o.IndexType)
+		line := fmt.Sprintf("opensearch %s -> index %s (%s", strings.Join(hosts, ", "), idx, o.IndexType)
 		if o.DocumentVersionType == VersionTypeInternal {
 			line += ", internal versions"
 		} else {

@@ -51,7 +51,7 @@ func (f *File) Unsupported() []Problem {
 				out = append(out, Problem{
 					Line: f.index.line(path),
 					Path: path,
-					Msg:  fmt.Sprintf("not supported yet: %s (%s)", u.what, u.why),
+					Msg:  fmt.Sprintf("not supported yet: %s; %s", u.what, u.why),
 				})
 			}
 		}

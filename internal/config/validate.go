@@ -90,7 +90,7 @@ func (v *validator) source(p *Pipeline, tables map[string]string) {
 		case regionWritten && validRegion(s.AWS.Region) && a.region != s.AWS.Region:
 			v.add(tp+".table_arn", gotWant("table is in another region than aws.region "+s.AWS.Region, v.regionOf(tp+".table_arn", a), "one region per source (aws.region)"))
 		case !regionWritten && firstRegion != "" && a.region != firstRegion:
-			v.add(tp+".table_arn", gotWant("tables of one source must be in one region", v.regionOf(tp+".table_arn", a), "region "+firstRegion+", as the first table (or set aws.region)"))
+			v.add(tp+".table_arn", gotWant("tables of one source must be in one region", v.regionOf(tp+".table_arn", a), "region "+firstRegion+" like the first table, or aws.region set"))
 		}
 		if firstRegion == "" {
 			firstRegion = a.region
@@ -146,7 +146,7 @@ func (v *validator) table(tp string, t *Table, tables map[string]string) (arn, b
 
 func (v *validator) export(ep string, e *Export, table arn, tableOK bool) {
 	if e.ExportARN == "" {
-		v.required(ep+".s3_bucket", e.S3Bucket, `an S3 bucket name (or export_arn, to load an existing export)`)
+		v.required(ep+".s3_bucket", e.S3Bucket, `an S3 bucket name, or export_arn to load an existing export`)
 	} else if ea, err := parseExportARN(e.ExportARN); err != nil {
 		v.invalid(ep+".export_arn", e.ExportARN, "invalid export ARN", err, exportARNWant)
 	} else if tableOK && (ea.resource != table.resource || ea.region != table.region || ea.account != table.account || ea.partition != table.partition) {

@@ -13,6 +13,9 @@ func (v *validator) sinks(p *Pipeline) {
 			continue
 		}
 		sp := sinkPath(p, i, s)
+		if v.bad(sp) {
+			continue
+		}
 		switch {
 		case s.OpenSearch != nil:
 			v.opensearch(sp, s.OpenSearch)
@@ -45,7 +48,7 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 
 	switch {
 	case o.Username != "" && o.Password == "" && !v.bad(sp+".password"):
-		v.add(sp+".username", gotWant("username without password", "", "password as well (e.g. password: \"${env:OPENSEARCH_PASSWORD}\")"))
+		v.add(sp+".username", gotWant("username without password", "", "password as well, e.g. password: \"${env:OPENSEARCH_PASSWORD}\""))
 	case o.Password != "" && o.Username == "" && !v.bad(sp+".username"):
 		v.add(sp+".password", gotWant("password without username", "", "username as well"))
 	}
