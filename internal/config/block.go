@@ -248,9 +248,9 @@ func (b *block) template(key string, dst **expr.Template) {
 	}
 	t, err := expr.Parse(v)
 	if err != nil {
-		if raw, fromEnv := b.d.idx.env[path]; fromEnv {
-			// expr's message quotes the text; it may be a secret.
-			b.fail(key, "invalid format string (details withheld: the value came from the environment)", strconv.Quote(raw), `${getMetadata("key")}, ${/json/pointer} or %{yyyy.MM.dd}`)
+		if _, fromEnv := b.d.idx.env[path]; fromEnv {
+			// expr's message quotes the text, which may be a secret.
+			b.fail(key, "invalid format string", b.d.idx.got(path, v), `${getMetadata("key")}, ${/json/pointer} or %{yyyy.MM.dd}`)
 			return
 		}
 		b.d.add(b.valueLine(key), path, "invalid format string: "+err.Error())

@@ -182,7 +182,7 @@ func (v *validator) aws(ap string, a AWS) {
 	}
 	if n := len(a.STSExternalID); n > 0 && (n < 2 || n > 1224) {
 		// The external ID may be confidential: give its length only.
-		v.add(ap+".sts_external_id", gotWant("out of range", fmt.Sprintf("%d characters", n), "2 to 1224 characters"))
+		v.add(ap+".sts_external_id", gotWant("out of range", plural(n, "character"), "2 to 1224 characters"))
 	}
 	if n := len(a.STSHeaderOverrides); n > 5 {
 		v.add(ap+".sts_header_overrides", gotWant("too many headers", fmt.Sprint(n), "at most 5"))
