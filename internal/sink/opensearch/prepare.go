@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Prepare checks that OpenSearch answers and accepts the credentials, then,
@@ -69,10 +70,15 @@ type configError struct{ msg string }
 
 func (e *configError) Error() string { return e.msg }
 
-func (s *Sink) checkHost(ctx context.Context, host string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout+s.cfg.SocketTimeout)
+func (s *Sink) checkHost(ctx context.Context, rawHost string) error {
+	limit := s.cfg.ConnectTimeout + s.cfg.SocketTimeout
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	u := strings.TrimRight(host, "/") + "/"
+	host := redactHost(rawHost)
+	u := strings.TrimRight(rawHost, "/") + "/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return &configError{fmt.Sprintf("opensearch %s: invalid host: %v", host, err)}
@@ -93,6 +99,15 @@ func (s *Sink) checkHost(ctx context.Context, host string) error {
 		return &configError{fmt.Sprintf("opensearch %s: %s", host, explainStatus(resp.StatusCode, nil))}
 	}
 	return fmt.Errorf("opensearch %s: GET /: %s", host, explainStatus(resp.StatusCode, body))
+}
+
+// redactHost hides a password written into a host URL.
+func redactHost(h string) string {
+	u, err := url.Parse(h)
+	if err != nil || u.User == nil {
+		return h
+	}
+	return u.Redacted()
 }
 
 // explainDialError turns a transport error into an actionable message.

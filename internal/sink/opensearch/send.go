@@ -63,12 +63,18 @@ func explainStatus(code int, body []byte) string {
 	case http.StatusForbidden:
 		msg += ": the user lacks a permission; check its roles"
 	}
-	if b := strings.TrimSpace(string(body)); b != "" {
-		const max = 512
-		if len(b) > max {
-			b = b[:max] + "…"
-		}
+	if b := excerpt(body); b != "" {
 		msg += ": " + b
 	}
 	return msg
+}
+
+// excerpt is the start of a response body, for messages.
+func excerpt(body []byte) string {
+	const max = 512
+	b := strings.TrimSpace(string(body))
+	if len(b) > max {
+		b = b[:max] + "…"
+	}
+	return b
 }

@@ -98,7 +98,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 			out.dead = append(out.dead, d)
 			return out, nil
 		case retryableStatus(status):
-			last = failure{status: status, reason: "whole request"}
+			last = failure{status: status, reason: "whole request: " + excerpt(results.body)}
 			continue
 		case status != 200:
 			return out, fmt.Errorf("opensearch: table %s: bulk request: %s", table, explainStatus(status, results.body))
