@@ -210,3 +210,27 @@ func TestDecodeIncrementalExportLine(t *testing.T) {
 		t.Fatalf("want unknown type error, got %v", err)
 	}
 }
+
+func TestMarshalItemRoundTrip(t *testing.T) {
+	in, err := os.ReadFile("testdata/items/all_types.ddb.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := DecodeItem(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := MarshalItem(item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := DecodeItem(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := Item(item)
+	b, _ := Item(again)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("round trip changed the item:\n%s\n%s", a, b)
+	}
+}

@@ -164,3 +164,55 @@ func DecodeExportLine(line []byte) (ExportLine, error) {
 	}
 	return out, nil
 }
+
+// MarshalItem renders attribute values as DynamoDB JSON, the inverse of
+// DecodeItem (used to save a scan's LastEvaluatedKey in a checkpoint).
+func MarshalItem(item map[string]types.AttributeValue) ([]byte, error) {
+	m := make(map[string]any, len(item))
+	for k, v := range item {
+		j, err := dynamoValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		m[k] = j
+	}
+	return json.Marshal(m)
+}
+
+func dynamoValue(av types.AttributeValue) (any, error) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return map[string]string{"S": v.Value}, nil
+	case *types.AttributeValueMemberN:
+		return map[string]string{"N": v.Value}, nil
+	case *types.AttributeValueMemberB:
+		return map[string][]byte{"B": v.Value}, nil
+	case *types.AttributeValueMemberBOOL:
+		return map[string]bool{"BOOL": v.Value}, nil
+	case *types.AttributeValueMemberNULL:
+		return map[string]bool{"NULL": true}, nil
+	case *types.AttributeValueMemberSS:
+		return map[string][]string{"SS": v.Value}, nil
+	case *types.AttributeValueMemberNS:
+		return map[string][]string{"NS": v.Value}, nil
+	case *types.AttributeValueMemberBS:
+		return map[string][][]byte{"BS": v.Value}, nil
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			j, err := dynamoValue(e)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = j
+		}
+		return map[string][]any{"L": l}, nil
+	case *types.AttributeValueMemberM:
+		b, err := MarshalItem(v.Value)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]json.RawMessage{"M": b}, nil
+	}
+	return nil, fmt.Errorf("unsupported attribute value %T", av)
+}

@@ -1,0 +1,165 @@
+package export
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/source/backfill"
+)
+
+// ErrCorrupt marks a data file that fails its MD5 check or does not decode.
+var ErrCorrupt = errors.New("corrupt export data file")
+
+// loadFile stages one data file on local disk while hashing it, checks the
+// MD5 from the manifest, then decodes it line by line (constant memory) and
+// hands batches to h, saving the line count after each acknowledged batch.
+func (x *Exporter) loadFile(ctx context.Context, bucket string, f dataFile, at time.Time, h backfill.Handler, prog *progress) error {
+	key := "backfill/" + x.table.Name + "/export/" + f.DataFileS3Key
+	p, _, err := x.store.Acquire(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer x.store.Release(context.WithoutCancel(ctx), key)
+	if p.Done {
+		prog.add(f.ItemCount)
+		return nil
+	}
+	where := fmt.Sprintf("s3://%s/%s", bucket, f.DataFileS3Key)
+	staged, err := x.stage(ctx, bucket, f, where)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(staged.Name())
+	defer staged.Close()
+
+	zr, err := gzip.NewReader(staged)
+	if errors.Is(err, io.EOF) { // a zero-byte object: no items
+		return x.store.Complete(ctx, key, p)
+	}
+	if err != nil {
+		return fmt.Errorf("%w %s: gzip: %v", ErrCorrupt, where, err)
+	}
+	if p.Lines > 0 {
+		x.log.Info("resuming data file mid-file", "file", f.DataFileS3Key, "after_line", p.Lines)
+		prog.add(p.Lines)
+	}
+	br := bufio.NewReaderSize(zr, 256<<10)
+	var line int64
+	batch := make([]change.Event, 0, x.opts.BatchItems)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := h(ctx, batch); err != nil {
+			return fmt.Errorf("write %s up to line %d: %w", where, line, err)
+		}
+		p.Lines = line
+		if err := x.store.Save(ctx, key, p); err != nil {
+			return err
+		}
+		prog.add(int64(len(batch)))
+		batch = batch[:0]
+		return nil
+	}
+	for {
+		raw, rerr := br.ReadBytes('\n')
+		if len(raw) > 0 {
+			line++
+			if line > p.Lines {
+				ev, err := x.decodeLine(raw, at)
+				if err != nil {
+					return fmt.Errorf("%w %s line %d: %v", ErrCorrupt, where, line, err)
+				}
+				batch = append(batch, ev)
+				if len(batch) == cap(batch) {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("%w %s after line %d: %v", ErrCorrupt, where, line, rerr)
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if f.ItemCount > 0 && line != f.ItemCount {
+		return fmt.Errorf("%w %s: manifest says %d items, file has %d lines", ErrCorrupt, where, f.ItemCount, line)
+	}
+	p.Lines = line
+	return x.store.Complete(ctx, key, p)
+}
+
+func (x *Exporter) decodeLine(raw []byte, at time.Time) (change.Event, error) {
+	l, err := ddbjson.DecodeExportLine(raw)
+	if err != nil {
+		return change.Event{}, err
+	}
+	if l.Item == nil {
+		return change.Event{}, errors.New("incremental export lines are not supported by a full backfill")
+	}
+	return x.table.Event(l.Item, at)
+}
+
+// stage downloads the object to a temporary file, checking its MD5.
+func (x *Exporter) stage(ctx context.Context, bucket string, f dataFile, where string) (*os.File, error) {
+	out, err := x.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.DataFileS3Key)})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", where, err)
+	}
+	defer out.Body.Close()
+	tmp, err := os.CreateTemp(x.opts.TempDir, "export-*.json.gz")
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", where, err)
+	}
+	sum := md5.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, sum), out.Body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("download %s: %w", where, err)
+	}
+	if got := base64.StdEncoding.EncodeToString(sum.Sum(nil)); f.MD5Checksum != "" && got != f.MD5Checksum {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("%w %s: md5 %s does not match the manifest's %s", ErrCorrupt, where, got, f.MD5Checksum)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return tmp, nil
+}
+
+// progress counts acknowledged items across files.
+type progress struct {
+	total  int64
+	done   atomic.Int64
+	report func(done, total int64)
+}
+
+func newProgress(total int64, report func(done, total int64)) *progress {
+	return &progress{total: total, report: report}
+}
+
+func (p *progress) add(n int64) { p.report(p.done.Add(n), p.total) }
+
