@@ -383,3 +383,26 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("Load of a missing file: %v (want a plain error)", err)
 	}
 }
+
+// TestSecretThroughAlias checks that a substituted value reached through a
+// YAML alias is not printed either.
+func TestSecretThroughAlias(t *testing.T) {
+	_, err := Parse("alias.yaml", []byte(`
+p:
+  source:
+    dynamodb:
+      tables:
+        - table_arn: arn:aws:dynamodb:us-east-1:123456789012:table/orders
+          stream: {}
+  sink:
+    - opensearch:
+        hosts: [http://localhost:9200]
+        index: i
+        username: u
+        password: &pw ${env:PW}
+        insecure: *pw
+`), mapEnv(map[string]string{"PW": "pw-Zq8-secret"}))
+	if err == nil || strings.Contains(err.Error(), "Zq8") || !strings.Contains(err.Error(), "insecure") {
+		t.Errorf("error = %v; want a problem on insecure without the value", err)
+	}
+}

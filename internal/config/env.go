@@ -14,39 +14,57 @@ import (
 // value's path.
 func substituteEnv(root *yaml.Node, env func(string) (string, bool), idx *index) []Problem {
 	var probs []Problem
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
+	raw := map[*yaml.Node]string{} // substituted scalar → its text before
+	bad := map[*yaml.Node]bool{}   // scalar whose references failed
+	onStack := map[*yaml.Node]bool{}
+	// walk substitutes scalars in place; through an alias (alias == true) it
+	// only records the paths of values already substituted at the anchor, so
+	// that they are never printed under their second path either.
+	var walk func(n *yaml.Node, path string, alias bool)
+	walk = func(n *yaml.Node, path string, alias bool) {
+		if n == nil || onStack[n] {
+			return
+		}
+		onStack[n] = true
+		defer delete(onStack, n)
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
-				walk(c, path)
+				walk(c, path, alias)
 			}
+		case yaml.AliasNode:
+			walk(n.Alias, path, true)
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], joinPath(path, n.Content[i].Value))
+				walk(n.Content[i+1], joinPath(path, n.Content[i].Value), alias)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				walk(c, itemPath(path, i))
+				walk(c, itemPath(path, i), alias)
 			}
 		case yaml.ScalarNode:
-			if !strings.Contains(n.Value, "${") {
-				return
+			if !alias && strings.Contains(n.Value, "${") {
+				out, errs := expandEnv(n.Value, env)
+				for _, msg := range errs {
+					probs = append(probs, Problem{Line: n.Line, Path: path, Msg: msg})
+				}
+				if len(errs) > 0 {
+					bad[n] = true
+				}
+				if out != n.Value {
+					raw[n] = n.Value
+					n.Value = out
+				}
 			}
-			out, errs := expandEnv(n.Value, env)
-			for _, msg := range errs {
-				probs = append(probs, Problem{Line: n.Line, Path: path, Msg: msg})
+			if r, ok := raw[n]; ok {
+				idx.env[path] = r
 			}
-			if len(errs) > 0 {
+			if bad[n] {
 				idx.bad[path] = true
-			}
-			if out != n.Value {
-				idx.env[path] = n.Value
-				n.Value = out
 			}
 		}
 	}
-	walk(root, "")
+	walk(root, "", false)
 	return probs
 }
 
