@@ -43,3 +43,25 @@ func NewStream(reg prometheus.Registerer) *Stream {
 	}
 	return m
 }
+
+// Backfill holds the backfill progress gauges.
+type Backfill struct {
+	Done  *prometheus.GaugeVec // table, kind
+	Total *prometheus.GaugeVec // table, kind
+}
+
+// NewBackfill creates and registers the backfill gauges on reg (nil: not registered).
+func NewBackfill(reg prometheus.Registerer) *Backfill {
+	m := &Backfill{
+		Done: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ddbsync_backfill_items_done", Help: "Backfill items acknowledged by the sink.",
+		}, []string{"table", "kind"}),
+		Total: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ddbsync_backfill_items_total", Help: "Backfill items expected (export manifest, or the table's approximate item count for a scan).",
+		}, []string{"table", "kind"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Done, m.Total)
+	}
+	return m
+}

@@ -162,4 +162,3 @@ func newProgress(total int64, report func(done, total int64)) *progress {
 }
 
 func (p *progress) add(n int64) { p.report(p.done.Add(n), p.total) }
-

@@ -23,5 +23,5 @@ type Table struct {
 }
 
 // storeKey prefixes.
-func (t *Table) metaKey() string             { return "stream/" + t.Name + "/meta" }
+func (t *Table) metaKey() string              { return "stream/" + t.Name + "/meta" }
 func (t *Table) shardKey(shard string) string { return "stream/" + t.Name + "/shard/" + shard }

@@ -1,0 +1,41 @@
+# ddbsync — see README.md. Two commands matter: `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/ddbsync
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build unit test test-integration demo bench-stream vet fmt clean help
+
+all: build
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+build: ## build bin/ddbsync
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/ddbsync
+
+vet: ## go vet
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/...
+
+unit: ## unit tests (no network)
+	$(GO) test -count=1 ./...
+
+test: ## everything CI runs: vet, unit tests, then the integration suite against the real local stack it starts and stops
+	bash test/run-tests.sh
+
+test-integration: build ## integration tests only, against a stack that is already up (make stack-up)
+	bash test/run-tests.sh --integration-only
+
+demo: build ## start the local stack and replicate a demo table live (Ctrl-C stops)
+	bash test/demo.sh
+
+bench-stream: build ## end-to-end stream latency at 200 writes/s for 60 s, and ddbsync's RSS
+	bash test/bench/run.sh stream
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin .ddbsync
+
+include test/stack/stack.mk

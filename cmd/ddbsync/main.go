@@ -1,0 +1,232 @@
+// Command ddbsync keeps an OpenSearch index equal to a DynamoDB table,
+// configured by a Data Prepper / OpenSearch Ingestion pipeline file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ddbsync/ddbsync/internal/app"
+	"github.com/ddbsync/ddbsync/internal/config"
+	"github.com/ddbsync/ddbsync/internal/source/stream"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a runtime failure (sink rejected data without a DLQ, AWS errors, ...)
+	exitConfig  = 2 // invalid command line or pipeline file
+	exitGap     = 3 // stream data was lost before it could be read (trimmed, vanished shard)
+	exitUsage   = 2
+	defaultFile = "pipeline.yaml"
+)
+
+const usage = `ddbsync keeps an OpenSearch index equal to a DynamoDB table.
+
+Usage:
+  ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
+  ddbsync validate [-f pipeline.yaml]
+  ddbsync version
+
+Global flags (before or after the subcommand):
+  --log-format text|json   log format on standard error (default text)
+  --log-level  debug|info|warn|error (default info)
+
+Run 'ddbsync <command> --help' for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "ddbsync %s\n", version)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "ddbsync: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}
+
+// common holds the flags every subcommand takes.
+type common struct {
+	file      string
+	logFormat string
+	logLevel  string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "f", defaultFile, "pipeline file (Data Prepper / OpenSearch Ingestion YAML)")
+	fs.StringVar(&c.file, "file", defaultFile, "same as -f")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+}
+
+func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// load reads and validates the pipeline file, printing every problem.
+func load(file string, stderr io.Writer) (*config.File, bool) {
+	f, err := config.Load(file, os.LookupEnv)
+	if err != nil {
+		var errs *config.Errors
+		if errors.As(err, &errs) {
+			fmt.Fprintf(stderr, "%s: %d problem(s):\n%s\n", file, len(*errs), errs.Error())
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		}
+		return nil, false
+	}
+	return f, true
+}
+
+const validateHelp = `Usage: ddbsync validate [-f pipeline.yaml]
+
+Checks the pipeline file and reports every problem at once, each with its
+line and YAML path. Exit code 0 when valid (and prints what would run),
+2 when not. Nothing is contacted.
+
+Flags:
+`
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	var c common
+	fs := newFlagSet("validate", validateHelp, stderr)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	f, ok := load(c.file, stderr)
+	if !ok {
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "%s is valid.\n%s", c.file, f.Summary())
+	if probs := f.Unsupported(); len(probs) > 0 {
+		fmt.Fprintf(stdout, "\n'ddbsync run' would refuse these options (not supported yet):\n")
+		for _, p := range probs {
+			fmt.Fprintf(stdout, "  line %d: %s: %s\n", p.Line, p.Path, p.Msg)
+		}
+	}
+	return exitOK
+}
+
+const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
+
+Replicates every table of the pipeline file into its sinks until stopped
+(SIGINT/SIGTERM: finish the batch in flight, checkpoint, exit 0).
+AWS endpoints and credentials come from the standard AWS SDK environment
+(AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_DYNAMODB_STREAMS,
+AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_PROFILE, ...).
+
+Exit codes: 0 stopped cleanly, 1 failed, 2 invalid configuration,
+3 stream gap (records were trimmed before they could be read).
+
+Flags:
+`
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	var c common
+	fs := newFlagSet("run", runHelp, stderr)
+	c.register(fs)
+	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "checkpoint directory (env DDBSYNC_STATE_DIR)")
+	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "address for /metrics, /healthz, /readyz; empty disables (env DDBSYNC_METRICS_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ddbsync:", err)
+		return exitUsage
+	}
+	f, ok := load(c.file, stderr)
+	if !ok {
+		return exitConfig
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log.Info("ddbsync starting", "version", version, "file", c.file, "state_dir", *stateDir)
+	err = app.Run(ctx, f, app.Options{
+		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
+	})
+	var gap *stream.GapError
+	switch {
+	case err == nil:
+		log.Info("ddbsync stopped")
+		return exitOK
+	case errors.As(err, &gap):
+		log.Error("STREAM GAP: data was lost before it could be replicated; the index is no longer guaranteed equal to the table. Re-backfill the table (configure export or scan with on_gap: rebackfill) or investigate.", "table", gap.Table, "shard", gap.Shard, "err", err)
+		return exitGap
+	case errors.Is(err, app.ErrUnsupported):
+		log.Error("configuration uses options ddbsync does not support yet", "err", err)
+		return exitConfig
+	default:
+		log.Error("ddbsync failed", "err", err)
+		return exitFailed
+	}
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}

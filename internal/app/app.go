@@ -1,0 +1,101 @@
+// Package app wires a loaded pipeline file into running sources and sinks
+// and owns their lifecycle: one errgroup for the whole run, one per table.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/config"
+	"github.com/ddbsync/ddbsync/internal/metrics"
+)
+
+// Options are the process-level settings from the command line.
+type Options struct {
+	StateDir    string
+	MetricsAddr string // "" disables the metrics server
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
+	Stdout      io.Writer
+	Getenv      func(string) string
+}
+
+// ErrUnsupported wraps configuration that parses but is not implemented.
+var ErrUnsupported = errors.New("not supported yet")
+
+// Run runs every pipeline of f until ctx ends (nil) or something fails.
+func Run(ctx context.Context, f *config.File, o Options) error {
+	if probs := f.Unsupported(); len(probs) > 0 {
+		var b strings.Builder
+		for _, p := range probs {
+			fmt.Fprintf(&b, "\n  line %d: %s: %s", p.Line, p.Path, p.Msg)
+		}
+		return fmt.Errorf("%w:%s", ErrUnsupported, b.String())
+	}
+	store, err := checkpoint.OpenFileStore(o.StateDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	health := metrics.NewHealth(time.Minute, time.Now)
+	streamMetrics := metrics.NewStream(o.Registry)
+
+	// The metrics server lives as long as the tables run.
+	var ms errgroup.Group
+	mctx, stopMetrics := context.WithCancel(ctx)
+	defer func() { stopMetrics(); _ = ms.Wait() }()
+	if o.MetricsAddr != "" {
+		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health) })
+		o.Logger.Info("serving /metrics, /healthz, /readyz", "addr", o.MetricsAddr)
+	}
+	backfillMetrics := metrics.NewBackfill(o.Registry)
+	var runs []*tableRun
+	for _, p := range f.Pipelines {
+		sink, err := buildSinks(p, o)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		defer sink.Close()
+		if err := sink.Prepare(ctx); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		awsCfg, err := awsConfig(ctx, p.Source.AWS)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		ddb := dynamodb.NewFromConfig(awsCfg)
+		streams := dynamodbstreams.NewFromConfig(awsCfg)
+		s3c := s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != "" })
+		local := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
+		for _, t := range p.Source.Tables {
+			info, err := describeTable(ctx, ddb, t, t.Stream != nil, local)
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
+			runs = append(runs, &tableRun{
+				cfg: t, info: info, ddb: ddb, streams: streams, s3: s3c, store: store, sink: sink,
+				log: o.Logger.With("pipeline", p.Name, "table", info.Name), m: streamMetrics, bm: backfillMetrics,
+				health: health, local: local, stateDir: o.StateDir,
+			})
+		}
+	}
+	health.Started()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range runs {
+		g.Go(func() error { return r.run(gctx) })
+	}
+	return g.Wait()
+}
