@@ -108,12 +108,6 @@ func (b *block) child(key string) (n *yaml.Node, path string, line int) {
 	return n, path, b.d.idx.lines[path]
 }
 
-// has reports whether key is set to something other than null.
-func (b *block) has(key string) bool {
-	n := resolve(b.vals[key])
-	return n != nil && !isNull(n)
-}
-
 // present reports whether key is written at all (even as null).
 func (b *block) present(key string) bool { _, ok := b.vals[key]; return ok }
 

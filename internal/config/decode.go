@@ -217,6 +217,6 @@ func (d *decoder) aws(parent *block, sink bool) AWS {
 	return a
 }
 
-// timeoutMillis is the unit of a bare number in the opensearch sink's
+// openSearchBareUnit is the unit of a bare number in the opensearch sink's
 // timeouts, which Data Prepper types as integer milliseconds.
-const timeoutMillis = time.Millisecond
+const openSearchBareUnit = time.Millisecond

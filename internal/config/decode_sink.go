@@ -108,8 +108,8 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 	}
 	b.str("cert", &o.Cert)
 	b.boolean("insecure", &o.Insecure)
-	b.duration("connect_timeout", &o.ConnectTimeout, timeoutMillis)
-	b.duration("socket_timeout", &o.SocketTimeout, timeoutMillis)
+	b.duration("connect_timeout", &o.ConnectTimeout, openSearchBareUnit)
+	b.duration("socket_timeout", &o.SocketTimeout, openSearchBareUnit)
 
 	b.template("index", &o.Index)
 	b.enum("index_type", &o.IndexType, indexTypes()...)
@@ -121,7 +121,7 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 	b.template("pipeline", &o.Pipeline)
 
 	b.number("bulk_size", &o.BulkSizeMiB)
-	b.duration("flush_timeout", &o.FlushTimeout, timeoutMillis)
+	b.duration("flush_timeout", &o.FlushTimeout, openSearchBareUnit)
 	b.integer("max_retries", &o.MaxRetries)
 
 	b.str("dlq_file", &o.DLQFile)
