@@ -269,6 +269,7 @@ func (b *block) strList(key string, dst *[]string, want string) {
 		ip := itemPath(path, i)
 		b.d.idx.lines[ip] = c.Line
 		if b.d.idx.isBad(ip) {
+			b.d.idx.bad[path] = true // already reported: the list is not "empty"
 			continue
 		}
 		if c.Kind != yaml.ScalarNode || isNull(c) {

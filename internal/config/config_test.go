@@ -406,3 +406,31 @@ p:
 		t.Errorf("error = %v; want a problem on insecure without the value", err)
 	}
 }
+
+// TestMissingEnvReportedOnce checks that an unset variable is the only
+// problem reported for the option it feeds.
+func TestMissingEnvReportedOnce(t *testing.T) {
+	_, err := Parse("env.yaml", []byte(`
+p:
+  source:
+    dynamodb:
+      tables:
+        - table_arn: ${env:TABLE_ARN}
+          stream: {}
+  sink:
+    - opensearch:
+        hosts: ["${env:OPENSEARCH_URL}"]
+        index: i
+        username: u
+        password: ${env:PASSWORD}
+`), mapEnv(nil))
+	ps := problems(t, err)
+	if len(ps) != 3 {
+		t.Fatalf("%d problems, want 3 (one per variable):\n%v", len(ps), err)
+	}
+	for i, name := range []string{"TABLE_ARN", "OPENSEARCH_URL", "PASSWORD"} {
+		if !strings.Contains(ps[i].Msg, "environment variable "+name+" is not set") {
+			t.Errorf("problem %d = %s, want one about %s", i, ps[i], name)
+		}
+	}
+}
