@@ -1,0 +1,137 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// TestStreamAllTypes: inserts, updates and deletes of every attribute type,
+// exact 38-digit and tiny numbers, unicode and control characters, and
+// composite keys with '|' in them converge exactly.
+func TestStreamAllTypes(t *testing.T) {
+	e := newE2E(t, "types", types.ScalarAttributeTypeS, "")
+	e.writePipeline("", "")
+	e.start()
+	k := func(pk, sk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)} }
+	with := func(key map[string]types.AttributeValue, kv ...any) map[string]types.AttributeValue {
+		for i := 0; i < len(kv); i += 2 {
+			key[kv[i].(string)] = kv[i+1].(types.AttributeValue)
+		}
+		return key
+	}
+	e.put(with(k("a|b", "c|d"), "big", n("12345678901234567890123456789012345678"), "tiny", n("1E-130"), "neg", n("-0.000001")))
+	e.put(with(k("uni", "☃"), "text", s("héllo \"q\" \\ \u0001\u001f\n\t <&> \u2028 🎉"), "ключ", s("значение")))
+	e.put(with(k("sets", "1"), "ss", &types.AttributeValueMemberSS{Value: []string{"z", "a"}},
+		"ns", &types.AttributeValueMemberNS{Value: []string{"3", "1.50"}},
+		"bs", &types.AttributeValueMemberBS{Value: [][]byte{{0}, {255, 1}}},
+		"bin", b([]byte{0, 1, 2, 255}), "nul", &types.AttributeValueMemberNULL{Value: true},
+		"t", &types.AttributeValueMemberBOOL{Value: true},
+		"l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x"), n("2"), &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"deep": s("y")}}}},
+		"m", &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"a": n("1"), "b": &types.AttributeValueMemberL{}}}))
+	for i := 0; i < 20; i++ {
+		e.put(with(k("bulk", fmt.Sprint(i)), "v", n(fmt.Sprint(i))))
+	}
+	e.converge(30 * time.Second)
+	// Updates and deletes.
+	e.put(with(k("a|b", "c|d"), "big", n("-99999999999999999999999999999999999999")))
+	for i := 0; i < 20; i += 2 {
+		e.del(k("bulk", fmt.Sprint(i)))
+	}
+	e.put(with(k("uni", "☃"), "text", s("changed")))
+	d := e.converge(30 * time.Second)
+	if d.items != 13 {
+		t.Fatalf("expected 13 items, got %d", d.items)
+	}
+	if code := e.stop(); code != 0 {
+		t.Fatalf("graceful stop exit code %d", code)
+	}
+}
+
+// TestStreamBinaryAndNumberKeys: binary partition keys (base64 _id) and
+// number sort keys.
+func TestStreamBinaryAndNumberKeys(t *testing.T) {
+	e := newE2E(t, "binkeys", types.ScalarAttributeTypeN, types.ScalarAttributeTypeB)
+	e.writePipeline("", "")
+	e.start()
+	for i := 0; i < 10; i++ {
+		e.put(map[string]types.AttributeValue{"pk": b([]byte{byte(i), 0xff, '|'}), "sk": n(fmt.Sprintf("%d.50", i)), "v": s("x")})
+	}
+	e.del(map[string]types.AttributeValue{"pk": b([]byte{3, 0xff, '|'}), "sk": n("3.5")})
+	d := e.converge(30 * time.Second)
+	if d.items != 9 {
+		t.Fatalf("expected 9 items, got %d", d.items)
+	}
+}
+
+// TestSameSecondUpdatesAcrossSIGKILL: many updates of one key within one
+// second, with ddbsync killed in between, converge to the last value (the
+// versions computed after the restart continue the saved clock).
+func TestSameSecondUpdatesAcrossSIGKILL(t *testing.T) {
+	e := newE2E(t, "kill", "", "")
+	e.writePipeline("", "")
+	e.start()
+	for round := 0; round < 4; round++ {
+		for i := 0; i < 30; i++ {
+			e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%3)), "v": n(fmt.Sprint(round*100 + i))})
+		}
+		time.Sleep(time.Duration(100+round*150) * time.Millisecond)
+		e.kill()
+		e.start()
+	}
+	e.put(map[string]types.AttributeValue{"pk": s("k0"), "v": n("999999")})
+	e.converge(30 * time.Second)
+}
+
+// TestRolloverContinuesLineage: updates of the same keys within one second
+// straddle a forced shard rollover; the child shard continues the lineage.
+func TestRolloverContinuesLineage(t *testing.T) {
+	e := newE2E(t, "rollover", "", "")
+	e.writePipeline("", "")
+	e.start()
+	for r := 0; r < 3; r++ {
+		for i := 0; i < 10; i++ {
+			e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%2)), "v": n(fmt.Sprint(r*10 + i))})
+		}
+		e.testControl(map[string]types.AttributeValue{"ACTION": s("ROLLOVER")})
+		for i := 0; i < 10; i++ {
+			e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%2)), "v": n(fmt.Sprint(r*10 + i + 1000))})
+		}
+		if r == 1 {
+			e.kill()
+			e.start()
+		}
+	}
+	e.converge(30 * time.Second)
+	if !strings.Contains(e.log(), "shard drained") {
+		t.Fatalf("no shard was drained after ROLLOVER; log:\n%s", e.log())
+	}
+}
+
+// TestTrimmedStreamFailsLoudly: a stream aged past retention while ddbsync
+// was stopped makes `run` exit non-zero with a gap error, never skip.
+func TestTrimmedStreamFailsLoudly(t *testing.T) {
+	e := newE2E(t, "trim", "", "")
+	e.writePipeline("", "")
+	e.start()
+	e.put(map[string]types.AttributeValue{"pk": s("a"), "v": n("1")})
+	e.converge(30 * time.Second)
+	if code := e.stop(); code != 0 {
+		t.Fatalf("stop exit %d", code)
+	}
+	e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")})
+	e.testControl(map[string]types.AttributeValue{"ACTION": s("DILATE_TIME"), "HOURS": s("25")})
+	e.start()
+	code := e.wait(60 * time.Second)
+	if code != 3 {
+		t.Fatalf("exit code %d, want 3 (stream gap); log:\n%s", code, e.log())
+	}
+	if !strings.Contains(e.log(), "STREAM GAP") {
+		t.Fatalf("log does not say STREAM GAP:\n%s", e.log())
+	}
+}
