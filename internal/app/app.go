@@ -33,7 +33,7 @@ type Options struct {
 }
 
 // ErrUnsupported wraps configuration that parses but is not implemented.
-var ErrUnsupported = errors.New("not supported yet")
+var ErrUnsupported = errors.New("the pipeline uses options ddbsync does not run yet")
 
 // Run runs every pipeline of f until ctx ends (nil) or something fails.
 func Run(ctx context.Context, f *config.File, o Options) error {

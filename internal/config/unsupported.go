@@ -31,6 +31,10 @@ func unsupportedOptions() []unsupportedOption {
 			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
 		{"dlq.s3", "use dlq_file for a local dead-letter file",
 			eachOpenSearch(func(o *OpenSearch) bool { return o.DLQS3 != nil }, "dlq.s3")},
+		{"export format ION", "export with DYNAMODB_JSON (the default)",
+			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
+		{"on_gap: rebackfill", "use on_gap: stop and re-backfill by hand (delete the table's state and restart)",
+			eachTable(func(t *Table) bool { return t.Stream != nil && t.Stream.OnGap == OnGapRebackfill }, "stream.on_gap")},
 		{"normalize_index: true", "write a valid lowercase index name instead",
 			eachOpenSearch(func(o *OpenSearch) bool { return o.NormalizeIndex }, "normalize_index")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
@@ -75,6 +79,19 @@ func eachOpenSearch(use func(*OpenSearch) bool, key string) func(*Pipeline) []st
 		for i, s := range p.Sinks {
 			if s.OpenSearch != nil && use(s.OpenSearch) {
 				out = append(out, joinPath(sinkPath(p, i, s), key))
+			}
+		}
+		return out
+	}
+}
+
+// eachTable finds the tables for which use is true and names key in each.
+func eachTable(use func(*Table) bool, key string) func(*Pipeline) []string {
+	return func(p *Pipeline) []string {
+		var out []string
+		for i := range p.Source.Tables {
+			if use(&p.Source.Tables[i]) {
+				out = append(out, joinPath(itemPath(sourcePath(p)+".tables", i), key))
 			}
 		}
 		return out
