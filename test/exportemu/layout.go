@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// The AWS export layout (DESIGN.md §5). A full export keeps everything under
+// <prefix>/AWSDynamoDB/<ExportId>/; an incremental one puts its data files in the shared
+// <prefix>/AWSDynamoDB/data/ and only its manifests under <ExportId>/.
+
+const (
+	fullExport        = "FULL_EXPORT"
+	incrementalExport = "INCREMENTAL_EXPORT"
+)
+
+// exportMeta is what the manifests say about an export besides its data.
+type exportMeta struct {
+	ExportID     string
+	ExportArn    string
+	TableArn     string
+	TableID      string
+	Bucket       string
+	Prefix       string // as requested; "" for none
+	SseAlgorithm string
+	SseKmsKeyID  string
+	Type         string // fullExport or incrementalExport
+	StartTime    time.Time
+	ExportTime   time.Time // full exports
+	FromTime     time.Time // incremental exports
+	ToTime       time.Time
+	OutputView   string // incremental exports: NEW_AND_OLD_IMAGES or NEW_IMAGE
+}
+
+// root is "<prefix>/AWSDynamoDB" (no leading slash when there is no prefix).
+func (m exportMeta) root() string {
+	p := strings.Trim(m.Prefix, "/")
+	if p == "" {
+		return "AWSDynamoDB"
+	}
+	return p + "/AWSDynamoDB"
+}
+
+func (m exportMeta) dir() string              { return m.root() + "/" + m.ExportID }
+func (m exportMeta) startedKey() string       { return m.dir() + "/_started" }
+func (m exportMeta) manifestFilesKey() string { return m.dir() + "/manifest-files.json" }
+func (m exportMeta) summaryKey() string       { return m.dir() + "/manifest-summary.json" }
+
+func (m exportMeta) dataDir() string {
+	if m.Type == incrementalExport {
+		return m.root() + "/data"
+	}
+	return m.dir() + "/data"
+}
+
+// object is one S3 object of an export.
+type object struct {
+	Key  string
+	Body []byte
+}
+
+// manifestFile is one line of manifest-files.json.
+type manifestFile struct {
+	ItemCount     int64  `json:"itemCount"`
+	MD5Checksum   string `json:"md5Checksum"`
+	ETag          string `json:"etag"`
+	DataFileS3Key string `json:"dataFileS3Key"`
+}
+
+// manifestSummary is manifest-summary.json, field for field in AWS's order.
+type manifestSummary struct {
+	Version            string  `json:"version"`
+	ExportArn          string  `json:"exportArn"`
+	StartTime          string  `json:"startTime"`
+	EndTime            string  `json:"endTime"`
+	TableArn           string  `json:"tableArn"`
+	TableID            string  `json:"tableId"`
+	ExportTime         string  `json:"exportTime,omitempty"`
+	ExportFromTime     string  `json:"exportFromTime,omitempty"`
+	ExportToTime       string  `json:"exportToTime,omitempty"`
+	S3Bucket           string  `json:"s3Bucket"`
+	S3Prefix           *string `json:"s3Prefix"`
+	S3SseAlgorithm     string  `json:"s3SseAlgorithm"`
+	S3SseKmsKeyID      *string `json:"s3SseKmsKeyId"`
+	ManifestFilesS3Key string  `json:"manifestFilesS3Key"`
+	BilledSizeBytes    int64   `json:"billedSizeBytes"`
+	ItemCount          int64   `json:"itemCount"`
+	OutputFormat       string  `json:"outputFormat"`
+	OutputView         string  `json:"outputView,omitempty"`
+	ExportType         string  `json:"exportType"`
+}
+
+// layout builds an export's objects in memory: lines go round-robin into a fixed number of
+// gzip data files (so a small table leaves some empty, as small partitions do on AWS).
+type layout struct {
+	meta    exportMeta
+	files   []*dataFile
+	next    int
+	items   int64
+	rawSize int64 // uncompressed bytes: the emulator's billedSizeBytes
+}
+
+type dataFile struct {
+	key   string
+	buf   bytes.Buffer
+	gz    *gzip.Writer
+	items int64
+}
+
+// exportIDAt is AWS's ExportId: 14-digit epoch milliseconds, a dash, 8 hex digits.
+func exportIDAt(t time.Time, rnd *rand.Rand) string {
+	return fmt.Sprintf("%014d-%08x", t.UnixMilli(), rnd.Uint32())
+}
+
+// fileNameChars are the characters of AWS's 26-character data file names.
+const fileNameChars = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// newLayout names nfiles data files with rnd (a fixed seed gives fixed names).
+func newLayout(meta exportMeta, nfiles int, rnd *rand.Rand) *layout {
+	l := &layout{meta: meta}
+	for range max(nfiles, 1) {
+		name := make([]byte, 26)
+		for i := range name {
+			name[i] = fileNameChars[rnd.IntN(len(fileNameChars))]
+		}
+		f := &dataFile{key: meta.dataDir() + "/" + string(name) + ".json.gz"}
+		f.gz = gzip.NewWriter(&f.buf) // zero header time: the bytes depend on the data only
+		l.files = append(l.files, f)
+	}
+	return l
+}
+
+// addItem adds a full-export line {"Item":{...}} for one item in DynamoDB JSON.
+func (l *layout) addItem(item json.RawMessage) error {
+	var b bytes.Buffer
+	b.WriteString(`{"Item":`)
+	if err := json.Compact(&b, item); err != nil {
+		return fmt.Errorf("item is not JSON: %w", err)
+	}
+	b.WriteString("}")
+	return l.addLine(b.Bytes())
+}
+
+// addLine adds one NDJSON line (without its newline).
+func (l *layout) addLine(line []byte) error {
+	f := l.files[l.next]
+	l.next = (l.next + 1) % len(l.files)
+	if _, err := f.gz.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	f.items++
+	l.items++
+	l.rawSize += int64(len(line)) + 1
+	return nil
+}
+
+// finish closes the data files and returns every object to write after _started, in order:
+// the data files, manifest-files.json, then manifest-summary.json (written last, as on AWS,
+// so a reader that finds it finds everything it names).
+func (l *layout) finish(end time.Time) ([]object, manifestSummary, error) {
+	var objs []object
+	var manifest bytes.Buffer
+	for _, f := range l.files {
+		if err := f.gz.Close(); err != nil {
+			return nil, manifestSummary{}, err
+		}
+		body := f.buf.Bytes()
+		objs = append(objs, object{Key: f.key, Body: body})
+		line, _ := marshal(manifestEntry(f.key, f.items, body))
+		manifest.Write(line)
+		manifest.WriteByte('\n')
+	}
+	objs = append(objs, object{Key: l.meta.manifestFilesKey(), Body: manifest.Bytes()})
+
+	s := l.summary(end)
+	sum, err := marshal(s)
+	if err != nil {
+		return nil, manifestSummary{}, err
+	}
+	objs = append(objs, object{Key: l.meta.summaryKey(), Body: sum})
+	return objs, s, nil
+}
+
+func manifestEntry(key string, items int64, body []byte) manifestFile {
+	sum := md5.Sum(body)
+	return manifestFile{
+		ItemCount:     items,
+		MD5Checksum:   base64.StdEncoding.EncodeToString(sum[:]),
+		ETag:          hex.EncodeToString(sum[:]),
+		DataFileS3Key: key,
+	}
+}
+
+func (l *layout) summary(end time.Time) manifestSummary {
+	m := l.meta
+	s := manifestSummary{
+		Version:            "2020-06-30",
+		ExportArn:          m.ExportArn,
+		StartTime:          isoMillis(m.StartTime),
+		EndTime:            isoMillis(end),
+		TableArn:           m.TableArn,
+		TableID:            m.TableID,
+		S3Bucket:           m.Bucket,
+		S3SseAlgorithm:     m.SseAlgorithm,
+		ManifestFilesS3Key: m.manifestFilesKey(),
+		BilledSizeBytes:    l.rawSize,
+		ItemCount:          l.items,
+		OutputFormat:       "DYNAMODB_JSON",
+		ExportType:         m.Type,
+	}
+	if m.Prefix != "" {
+		s.S3Prefix = &m.Prefix
+	}
+	if m.SseKmsKeyID != "" {
+		s.S3SseKmsKeyID = &m.SseKmsKeyID
+	}
+	if m.Type == incrementalExport {
+		s.Version = "2023-08-01"
+		s.ExportFromTime = isoMillis(m.FromTime)
+		s.ExportToTime = isoMillis(m.ToTime)
+		s.OutputView = m.OutputView
+	} else {
+		s.ExportTime = isoMillis(m.ExportTime)
+	}
+	return s
+}
