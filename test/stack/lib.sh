@@ -62,7 +62,7 @@ start_server() {
     die "$name: port $port is already in use by another program; choose another with $var=..."
   fi
   log "starting $name on 127.0.0.1:$port"
-  nohup "$@" </dev/null >"$logs/$name.log" 2>&1 &
+  nohup "$@" </dev/null >"$logs/$name.log" 2>&1 9>&- & # 9: the lock, not for servers
   echo $! >"$pids/$name.pid"
 }
 
