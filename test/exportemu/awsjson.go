@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"net/http"
 	"strconv"
@@ -38,10 +39,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, body = http.StatusInternalServerError, errorBody("InternalServerError", err.Error())
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.Header().Set("x-amzn-RequestId", requestID())
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeRaw(w, status, body)
 }
 
 // writeError answers an apiError with 400 and anything else with 500 InternalServerError.
@@ -54,9 +52,11 @@ func writeError(w http.ResponseWriter, err error) {
 	writeRaw(w, http.StatusInternalServerError, errorBody("InternalServerError", err.Error()))
 }
 
+// writeRaw sends body with DynamoDB's headers, X-Amz-Crc32 included: the SDKs check it.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.Header().Set("x-amzn-RequestId", requestID())
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
