@@ -111,7 +111,6 @@ ensure_bucket() {
 
 # Hook for the export-emulator proxy (DESIGN.md §5, test/exportemu): run once DynamoDB Local and
 # S3 are ready; builds it (go build is incremental) and starts it on 127.0.0.1:$DDB_PROXY_PORT.
-# fd 9 (the stack lock) is closed for it, so the running proxy does not hold the lock.
 exportemu_ready() { [ "$(http_code "http://127.0.0.1:$DDB_PROXY_PORT/_emu/ready")" = 200 ]; }
 start_ddb_proxy_hook() {
   if server_running exportemu; then
@@ -120,7 +119,7 @@ start_ddb_proxy_hook() {
     log "building the export emulator"
     mkdir -p "$stack/bin"
     (cd "$DDBSYNC_ROOT" && go build -o "$stack/bin/exportemu" ./test/exportemu)
-    start_server exportemu "$DDB_PROXY_PORT" DDB_PROXY_PORT "$stack/bin/exportemu" 9>&-
+    start_server exportemu "$DDB_PROXY_PORT" DDB_PROXY_PORT "$stack/bin/exportemu"
     started+=(exportemu) # main's list
   fi
   wait_ready exportemu exportemu_ready 30
