@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // run produces one export in the background: _started, data files, manifests, then (after
@@ -57,11 +60,21 @@ func (s *server) run(ctx context.Context, e *export) {
 	log.Info("export completed", "items", sum.ItemCount)
 }
 
-// fill is the export's content: a consistent scan of the table (full), or the stream's changes
+// fill is the export's content: a consistent parallel scan of the table (full), or the stream's changes
 // inside the window (incremental).
 func (s *server) fill(e *export) func(context.Context, *layout) error {
 	if e.meta.Type == fullExport {
-		return func(ctx context.Context, l *layout) error { return s.up.scan(ctx, e.id, e.table, l.addItem) }
+		return func(ctx context.Context, l *layout) error {
+			g, ctx := errgroup.WithContext(ctx)
+			for i := range l.files { // segment i fills file i
+				g.Go(func() error {
+					return s.up.scanSegment(ctx, e.id, e.table, i, len(l.files), func(item json.RawMessage) error {
+						return l.addItemTo(i, item)
+					})
+				})
+			}
+			return g.Wait()
+		}
 	}
 	return func(ctx context.Context, l *layout) error {
 		cs := newChangeSet(e.meta.FromTime, e.meta.ToTime, e.meta.OutputView)

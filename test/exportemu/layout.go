@@ -98,21 +98,21 @@ type manifestSummary struct {
 	ExportType         string  `json:"exportType"`
 }
 
-// layout builds an export's objects in memory: lines go round-robin into a fixed number of
-// gzip data files (so a small table leaves some empty, as small partitions do on AWS).
+// layout builds an export's objects in memory, in a fixed number of gzip data files (a small
+// table leaves some empty, as small partitions do on AWS). Each file may be filled by its own
+// goroutine (one Scan segment per file); nothing else is shared until finish.
 type layout struct {
-	meta    exportMeta
-	files   []*dataFile
-	next    int
-	items   int64
-	rawSize int64 // uncompressed bytes: the emulator's billedSizeBytes
+	meta  exportMeta
+	files []*dataFile
+	next  int // addLine's round robin
 }
 
 type dataFile struct {
-	key   string
-	buf   bytes.Buffer
-	gz    *gzip.Writer
-	items int64
+	key     string
+	buf     bytes.Buffer
+	gz      *gzip.Writer
+	items   int64
+	rawSize int64 // uncompressed bytes: the emulator's billedSizeBytes
 }
 
 // exportIDAt is AWS's ExportId: 14-digit epoch milliseconds, a dash, 8 hex digits.
@@ -138,27 +138,30 @@ func newLayout(meta exportMeta, nfiles int, rnd *rand.Rand) *layout {
 	return l
 }
 
-// addItem adds a full-export line {"Item":{...}} for one item in DynamoDB JSON.
-func (l *layout) addItem(item json.RawMessage) error {
+// addItemTo adds a full-export line {"Item":{...}} for one item in DynamoDB JSON to file i.
+func (l *layout) addItemTo(i int, item json.RawMessage) error {
 	var b bytes.Buffer
 	b.WriteString(`{"Item":`)
 	if err := json.Compact(&b, item); err != nil {
 		return fmt.Errorf("item is not JSON: %w", err)
 	}
 	b.WriteString("}")
-	return l.addLine(b.Bytes())
+	return l.files[i].add(b.Bytes())
 }
 
-// addLine adds one NDJSON line (without its newline).
+// addLine adds one NDJSON line (without its newline), the files taking turns.
 func (l *layout) addLine(line []byte) error {
 	f := l.files[l.next]
 	l.next = (l.next + 1) % len(l.files)
+	return f.add(line)
+}
+
+func (f *dataFile) add(line []byte) error {
 	if _, err := f.gz.Write(append(line, '\n')); err != nil {
 		return err
 	}
 	f.items++
-	l.items++
-	l.rawSize += int64(len(line)) + 1
+	f.rawSize += int64(len(line)) + 1
 	return nil
 }
 
@@ -201,6 +204,10 @@ func manifestEntry(key string, items int64, body []byte) manifestFile {
 
 func (l *layout) summary(end time.Time) manifestSummary {
 	m := l.meta
+	var items, raw int64
+	for _, f := range l.files {
+		items, raw = items+f.items, raw+f.rawSize
+	}
 	s := manifestSummary{
 		Version:            "2020-06-30",
 		ExportArn:          m.ExportArn,
@@ -211,8 +218,8 @@ func (l *layout) summary(end time.Time) manifestSummary {
 		S3Bucket:           m.Bucket,
 		S3SseAlgorithm:     m.SseAlgorithm,
 		ManifestFilesS3Key: m.manifestFilesKey(),
-		BilledSizeBytes:    l.rawSize,
-		ItemCount:          l.items,
+		BilledSizeBytes:    raw,
+		ItemCount:          items,
 		OutputFormat:       "DYNAMODB_JSON",
 		ExportType:         m.Type,
 	}

@@ -77,10 +77,11 @@ func fullMeta(prefix string, rnd *rand.Rand) exportMeta {
 	}
 }
 
+// fillItems deals the items to the files in turn (the emulator fills file i from Scan segment i).
 func fillItems(items []string) func(context.Context, *layout) error {
 	return func(_ context.Context, l *layout) error {
-		for _, it := range items {
-			if err := l.addItem(json.RawMessage(it)); err != nil {
+		for i, it := range items {
+			if err := l.addItemTo(i%len(l.files), json.RawMessage(it)); err != nil {
 				return err
 			}
 		}

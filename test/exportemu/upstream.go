@@ -130,12 +130,12 @@ func (u *upstream) describeTable(ctx context.Context, id identity, name string) 
 	return out.Table, err
 }
 
-// scan reads the whole table, page by page, with consistent reads, and hands every item's raw
-// DynamoDB JSON to emit.
-func (u *upstream) scan(ctx context.Context, id identity, table string, emit func(json.RawMessage) error) error {
+// scanSegment reads one segment of a parallel Scan, page by page, with consistent reads, and
+// hands every item's raw DynamoDB JSON to emit.
+func (u *upstream) scanSegment(ctx context.Context, id identity, table string, segment, segments int, emit func(json.RawMessage) error) error {
 	var start json.RawMessage
 	for {
-		in := map[string]any{"TableName": table, "ConsistentRead": true}
+		in := map[string]any{"TableName": table, "ConsistentRead": true, "Segment": segment, "TotalSegments": segments}
 		if start != nil {
 			in["ExclusiveStartKey"] = start
 		}
@@ -144,7 +144,7 @@ func (u *upstream) scan(ctx context.Context, id identity, table string, emit fun
 			LastEvaluatedKey json.RawMessage
 		}
 		if err := u.call(ctx, id, "DynamoDB_20120810.Scan", in, &out); err != nil {
-			return fmt.Errorf("scan %s: %w", table, err)
+			return fmt.Errorf("scan %s segment %d/%d: %w", table, segment, segments, err)
 		}
 		for _, it := range out.Items {
 			if err := emit(it); err != nil {
