@@ -87,7 +87,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			}
 			runs = append(runs, &tableRun{
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: s3c, store: store, sink: sink,
-				log: o.Logger.With("pipeline", p.Name, "table", info.Name), m: streamMetrics, bm: backfillMetrics,
+				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 			})
 		}

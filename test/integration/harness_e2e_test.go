@@ -262,46 +262,41 @@ func (e *e2e) tableDocs() map[string]string {
 	return out
 }
 
-// indexDocs reads every document of the index (search_after on _id).
+// indexDocs reads every document of the index with a scroll.
 func (e *e2e) indexDocs() map[string]string {
 	e.t.Helper()
 	out := map[string]string{}
 	_, _ = e.osDo("POST", "/"+e.index+"/_refresh", nil)
-	var after []any
+	status, resp := e.osDo("POST", "/"+e.index+"/_search?scroll=1m", []byte(`{"size":5000,"query":{"match_all":{}}}`))
+	if status == 404 {
+		return out
+	}
 	for {
-		q := map[string]any{"size": 5000, "sort": []any{map[string]any{"_id": "asc"}}, "query": map[string]any{"match_all": map[string]any{}}}
-		if after != nil {
-			q["search_after"] = after
-		}
-		body, _ := json.Marshal(q)
-		status, resp := e.osDo("POST", "/"+e.index+"/_search", body)
-		if status == 404 {
-			return out
-		}
 		if status != 200 {
 			e.t.Fatalf("search %s: %d %s", e.index, status, resp)
 		}
 		var r struct {
-			Hits struct {
+			ScrollID string `json:"_scroll_id"`
+			Hits     struct {
 				Hits []struct {
 					ID     string          `json:"_id"`
 					Source json.RawMessage `json:"_source"`
-					Sort   []any           `json:"sort"`
 				} `json:"hits"`
 			} `json:"hits"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(resp))
-		dec.UseNumber()
-		if err := dec.Decode(&r); err != nil {
+		if err := json.Unmarshal(resp, &r); err != nil {
 			e.t.Fatal(err)
-		}
-		if len(r.Hits.Hits) == 0 {
-			return out
 		}
 		for _, h := range r.Hits.Hits {
 			out[h.ID] = string(h.Source)
-			after = h.Sort
 		}
+		if len(r.Hits.Hits) == 0 {
+			body, _ := json.Marshal(map[string]any{"scroll_id": []string{r.ScrollID}})
+			e.osDo("DELETE", "/_search/scroll", body)
+			return out
+		}
+		body, _ := json.Marshal(map[string]string{"scroll": "1m", "scroll_id": r.ScrollID})
+		status, resp = e.osDo("POST", "/_search/scroll", body)
 	}
 }
 
@@ -378,3 +373,8 @@ func s(v string) types.AttributeValue  { return &types.AttributeValueMemberS{Val
 func n(v string) types.AttributeValue  { return &types.AttributeValueMemberN{Value: v} }
 func b(v []byte) types.AttributeValue  { return &types.AttributeValueMemberB{Value: v} }
 func key1(pk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk)} }
+
+func ttlInput(table string) *dynamodb.UpdateTimeToLiveInput {
+	return &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table), TimeToLiveSpecification: &types.TimeToLiveSpecification{
+		AttributeName: aws.String("exp"), Enabled: aws.Bool(true)}}
+}

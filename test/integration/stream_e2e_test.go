@@ -16,7 +16,9 @@ import (
 // composite keys with '|' in them converge exactly.
 func TestStreamAllTypes(t *testing.T) {
 	e := newE2E(t, "types", types.ScalarAttributeTypeS, "")
-	e.writePipeline("", "")
+	// A 38-digit integer does not fit OpenSearch's dynamic "long"; map it as
+	// double (the _source keeps the exact digits either way).
+	e.writePipeline("", `template_content: '{"mappings":{"properties":{"big":{"type":"double"}}}}'`)
 	e.start()
 	k := func(pk, sk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)} }
 	with := func(key map[string]types.AttributeValue, kv ...any) map[string]types.AttributeValue {
@@ -28,11 +30,14 @@ func TestStreamAllTypes(t *testing.T) {
 	e.put(with(k("a|b", "c|d"), "big", n("12345678901234567890123456789012345678"), "tiny", n("1E-130"), "neg", n("-0.000001")))
 	e.put(with(k("uni", "☃"), "text", s("héllo \"q\" \\ \u0001\u001f\n\t <&> \u2028 🎉"), "ключ", s("значение")))
 	e.put(with(k("sets", "1"), "ss", &types.AttributeValueMemberSS{Value: []string{"z", "a"}},
-		"ns", &types.AttributeValueMemberNS{Value: []string{"3", "1.50"}},
+		"ns", &types.AttributeValueMemberNS{Value: []string{"3.5", "1.50"}},
 		"bs", &types.AttributeValueMemberBS{Value: [][]byte{{0}, {255, 1}}},
 		"bin", b([]byte{0, 1, 2, 255}), "nul", &types.AttributeValueMemberNULL{Value: true},
 		"t", &types.AttributeValueMemberBOOL{Value: true},
-		"l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x"), n("2"), &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"deep": s("y")}}}},
+		// OpenSearch rejects arrays of mixed types, so lists here are uniform
+		// (a mixed list goes to the DLQ: see TestMappingRejectionGoesToDLQ).
+		"l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x"), s("2")}},
+		"lm", &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"deep": s("y")}}}},
 		"m", &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"a": n("1"), "b": &types.AttributeValueMemberL{}}}))
 	for i := 0; i < 20; i++ {
 		e.put(with(k("bulk", fmt.Sprint(i)), "v", n(fmt.Sprint(i))))
