@@ -6,11 +6,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,39 +29,79 @@ import (
 
 // The export emulator (test/exportemu) behind AWS_ENDPOINT_URL_DYNAMODB: PITR, exports in the AWS
 // layout in S3, idempotent ClientToken, fault injection. These tests read the export themselves
-// (no ddbsync binary), so a layout mistake shows here rather than as a backfill bug.
+// (no ddbsync binary), so a layout mistake shows here rather than as a backfill bug. Each test
+// has its own access key (its own DynamoDB Local database), as clients of one emulator may.
+
+// emuTable is one test's table, its clients and the export bucket.
+type emuTable struct {
+	t      *testing.T
+	ddb    *dynamodb.Client
+	s3     *s3.Client
+	name   string
+	arn    string
+	bucket string
+}
+
+func newEmuTable(t *testing.T) *emuTable {
+	t.Helper()
+	e := &emuTable{t: t, ddb: dynamoDBClient(isolatedAWSConfig(t)), s3: s3Client(stackAWSConfig(t)),
+		name: uniqueName(t, "emu"), bucket: stackEnv(t, "DDBSYNC_EXPORT_BUCKET")}
+	createStreamTable(t, e.ddb, e.name)
+	out, err := e.ddb.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(e.name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.arn = aws.ToString(out.Table.TableArn)
+	return e
+}
+
+func (e *emuTable) put(item map[string]types.AttributeValue) {
+	e.t.Helper()
+	if _, err := e.ddb.PutItem(e.t.Context(), &dynamodb.PutItemInput{TableName: aws.String(e.name), Item: item}); err != nil {
+		e.t.Fatalf("put: %v", err)
+	}
+}
+
+func (e *emuTable) del(pk string) {
+	e.t.Helper()
+	if _, err := e.ddb.DeleteItem(e.t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(e.name), Key: emuKey(pk)}); err != nil {
+		e.t.Fatalf("delete: %v", err)
+	}
+}
+
+func emuKey(pk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}}
+}
 
 // TestExportEmulatorFullExport: 250 items of every type exported; every data file's md5 and
 // item count checked; the union of the data files equals the table exactly.
 func TestExportEmulatorFullExport(t *testing.T) {
-	e := newE2E(t, "emu-full", "", "")
-	bucket := mustEnv(t, "DDBSYNC_EXPORT_BUCKET")
+	e := newEmuTable(t)
+	bucket, arn := e.bucket, e.arn
 	for i := range 250 {
-		item := key1(fmt.Sprintf("item-%03d", i))
-		item["n"] = n(fmt.Sprint(i))
-		item["big"] = n(fmt.Sprintf("1234567890123456789012345678901234567%d", i%10))
-		item["bin"] = b([]byte{byte(i), 0, 255})
-		item["text"] = s(fmt.Sprintf("héllo <&> \"%d\" ☃", i))
+		item := emuKey(fmt.Sprintf("item-%03d", i))
+		item["n"] = &types.AttributeValueMemberN{Value: fmt.Sprint(i)}
+		item["big"] = &types.AttributeValueMemberN{Value: fmt.Sprintf("1234567890123456789012345678901234567%d", i%10)}
+		item["bin"] = &types.AttributeValueMemberB{Value: []byte{byte(i), 0, 255}}
+		item["text"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("héllo <&> \"%d\" ☃", i)}
 		item["set"] = &types.AttributeValueMemberSS{Value: []string{"z", "a", fmt.Sprint(i)}}
 		item["m"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberNULL{Value: true}, &types.AttributeValueMemberBOOL{Value: i%2 == 0}}},
 		}}
 		e.put(item)
 	}
-	arn := emuTableArn(t, e)
 
 	// PITR starts disabled, and an export is refused until it is enabled.
 	if st := emuPITRStatus(t, e); st != types.PointInTimeRecoveryStatusDisabled {
 		t.Fatalf("PITR of a new table is %s, want DISABLED", st)
 	}
-	prefix := "emu-test/" + e.table
+	prefix := "emu-test/" + e.name
 	in := &dynamodb.ExportTableToPointInTimeInput{
 		TableArn: aws.String(arn), S3Bucket: aws.String(bucket), S3Prefix: aws.String(prefix),
-		ExportFormat: types.ExportFormatDynamodbJson, ClientToken: aws.String("token-" + e.table),
+		ExportFormat: types.ExportFormatDynamodbJson, ClientToken: aws.String("token-" + e.name),
 	}
-	_, err := e.ddb.ExportTableToPointInTime(e.ctx, in)
-	var unavailable *types.PointInTimeRecoveryUnavailableException
-	if !errors.As(err, &unavailable) {
+	_, err := e.ddb.ExportTableToPointInTime(t.Context(), in)
+	if !isErr[*types.PointInTimeRecoveryUnavailableException](err) {
 		t.Fatalf("export with PITR disabled: got %v, want PointInTimeRecoveryUnavailableException", err)
 	}
 	emuEnablePITR(t, e)
@@ -70,7 +109,7 @@ func TestExportEmulatorFullExport(t *testing.T) {
 		t.Fatalf("PITR after UpdateContinuousBackups is %s, want ENABLED", st)
 	}
 
-	out, err := e.ddb.ExportTableToPointInTime(e.ctx, in)
+	out, err := e.ddb.ExportTableToPointInTime(t.Context(), in)
 	if err != nil {
 		t.Fatalf("export: %v", err)
 	}
@@ -81,11 +120,11 @@ func TestExportEmulatorFullExport(t *testing.T) {
 	if !regexp.MustCompile(`^` + regexp.QuoteMeta(arn) + `/export/\d{14}-[0-9a-f]{8}$`).MatchString(aws.ToString(exp.ExportArn)) {
 		t.Errorf("ExportArn %s, want <table arn>/export/<14 digits>-<8 hex>", aws.ToString(exp.ExportArn))
 	}
-	again, err := e.ddb.ExportTableToPointInTime(e.ctx, in)
+	again, err := e.ddb.ExportTableToPointInTime(t.Context(), in)
 	if err != nil || aws.ToString(again.ExportDescription.ExportArn) != aws.ToString(exp.ExportArn) {
 		t.Fatalf("same ClientToken: got %v (%v), want the same export %s", again, err, aws.ToString(exp.ExportArn))
 	}
-	list, err := e.ddb.ListExports(e.ctx, &dynamodb.ListExportsInput{TableArn: aws.String(arn)})
+	list, err := e.ddb.ListExports(t.Context(), &dynamodb.ListExportsInput{TableArn: aws.String(arn)})
 	if err != nil || len(list.ExportSummaries) != 1 {
 		t.Fatalf("ListExports: %v, %+v: want exactly one export (the ClientToken must not start a second)", err, list)
 	}
@@ -103,7 +142,7 @@ func TestExportEmulatorFullExport(t *testing.T) {
 		t.Errorf("ItemCount %d, want 250", aws.ToInt64(done.ItemCount))
 	}
 
-	s3c := emuS3(t)
+	s3c := e.s3
 	if started := emuGet(t, s3c, bucket, dir+"/_started"); len(started) != 0 {
 		t.Errorf("_started has %d bytes, want 0", len(started))
 	}
@@ -155,9 +194,8 @@ func TestExportEmulatorFullExport(t *testing.T) {
 		}
 	}
 
-	_, err = e.ddb.DescribeExport(e.ctx, &dynamodb.DescribeExportInput{ExportArn: aws.String(aws.ToString(exp.ExportArn) + "0")})
-	var notFound *types.ExportNotFoundException
-	if !errors.As(err, &notFound) {
+	_, err = e.ddb.DescribeExport(t.Context(), &dynamodb.DescribeExportInput{ExportArn: aws.String(aws.ToString(exp.ExportArn) + "0")})
+	if !isErr[*types.ExportNotFoundException](err) {
 		t.Errorf("DescribeExport of an unknown ARN: got %v, want ExportNotFoundException", err)
 	}
 }
@@ -165,15 +203,15 @@ func TestExportEmulatorFullExport(t *testing.T) {
 // TestExportEmulatorFaults: an armed "fail" makes the next export FAILED; an armed "gzip" gives
 // a data file whose md5 matches but which does not decompress.
 func TestExportEmulatorFaults(t *testing.T) {
-	e := newE2E(t, "emu-fault", "", "")
-	bucket := mustEnv(t, "DDBSYNC_EXPORT_BUCKET")
+	e := newEmuTable(t)
+	bucket := e.bucket
 	for i := range 10 {
-		e.put(key1(fmt.Sprint("k", i)))
+		e.put(emuKey(fmt.Sprint("k", i)))
 	}
 	emuEnablePITR(t, e)
 	export := func() types.ExportDescription {
-		out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
-			TableArn: aws.String(emuTableArn(t, e)), S3Bucket: aws.String(bucket), S3Prefix: aws.String("emu-fault/" + e.table),
+		out, err := e.ddb.ExportTableToPointInTime(t.Context(), &dynamodb.ExportTableToPointInTimeInput{
+			TableArn: aws.String(e.arn), S3Bucket: aws.String(bucket), S3Prefix: aws.String("emu-fault/" + e.name),
 		})
 		if err != nil {
 			t.Fatalf("export: %v", err)
@@ -181,17 +219,17 @@ func TestExportEmulatorFaults(t *testing.T) {
 		return emuWaitExport(t, e, aws.ToString(out.ExportDescription.ExportArn))
 	}
 
-	emuCorrupt(t, map[string]string{"tableName": e.table, "kind": "fail"})
+	emuCorrupt(t, map[string]string{"tableName": e.name, "kind": "fail"})
 	if d := export(); d.ExportStatus != types.ExportStatusFailed || aws.ToString(d.FailureCode) == "" || aws.ToString(d.FailureMessage) == "" {
 		t.Errorf("armed fail: export %s, code %q, message %q; want FAILED with both", d.ExportStatus, aws.ToString(d.FailureCode), aws.ToString(d.FailureMessage))
 	}
 
-	emuCorrupt(t, map[string]string{"tableName": e.table, "kind": "gzip"})
+	emuCorrupt(t, map[string]string{"tableName": e.name, "kind": "gzip"})
 	d := export()
 	if d.ExportStatus != types.ExportStatusCompleted {
 		t.Fatalf("armed gzip: export %s, want COMPLETED (the data is what is broken)", d.ExportStatus)
 	}
-	s3c := emuS3(t)
+	s3c := e.s3
 	broken := 0
 	for _, f := range emuManifestFiles(t, s3c, bucket, strings.TrimSuffix(aws.ToString(d.ExportManifest), "manifest-summary.json")+"manifest-files.json") {
 		body := emuGet(t, s3c, bucket, f.DataFileS3Key)
@@ -211,22 +249,22 @@ func TestExportEmulatorFaults(t *testing.T) {
 // TestExportEmulatorIncremental: an incremental export over the stream holds, per changed key,
 // the final image (none for a deleted key), under the shared AWSDynamoDB/data/.
 func TestExportEmulatorIncremental(t *testing.T) {
-	e := newE2E(t, "emu-incr", "", "")
-	bucket := mustEnv(t, "DDBSYNC_EXPORT_BUCKET")
+	e := newEmuTable(t)
+	bucket := e.bucket
 	from := time.Now().Add(-10 * time.Minute)
 	for i := range 20 {
-		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i)), "v": n("1")})
+		e.put(map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprint("k", i)}, "v": &types.AttributeValueMemberN{Value: "1"}})
 	}
 	for i := 0; i < 20; i += 3 {
-		e.del(key1(fmt.Sprint("k", i)))
+		e.del(fmt.Sprint("k", i))
 	}
 	for i := 1; i < 20; i += 3 {
-		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprint("k", i)), "v": n("2.50")})
+		e.put(map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprint("k", i)}, "v": &types.AttributeValueMemberN{Value: "2.50"}})
 	}
 	emuEnablePITR(t, e)
-	prefix := "emu-incr/" + e.table
-	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
-		TableArn: aws.String(emuTableArn(t, e)), S3Bucket: aws.String(bucket), S3Prefix: aws.String(prefix),
+	prefix := "emu-incr/" + e.name
+	out, err := e.ddb.ExportTableToPointInTime(t.Context(), &dynamodb.ExportTableToPointInTimeInput{
+		TableArn: aws.String(e.arn), S3Bucket: aws.String(bucket), S3Prefix: aws.String(prefix),
 		ExportType: types.ExportTypeIncrementalExport,
 		IncrementalExportSpecification: &types.IncrementalExportSpecification{
 			ExportFromTime: aws.Time(from), ExportToTime: aws.Time(time.Now()), ExportViewType: types.ExportViewTypeNewAndOldImages,
@@ -239,7 +277,7 @@ func TestExportEmulatorIncremental(t *testing.T) {
 	if d.ExportStatus != types.ExportStatusCompleted {
 		t.Fatalf("export ended %s: %s", d.ExportStatus, aws.ToString(d.FailureMessage))
 	}
-	s3c := emuS3(t)
+	s3c := e.s3
 	var sum struct{ Version, ExportType, OutputView, ExportFromTime, ManifestFilesS3Key string }
 	if err := json.Unmarshal(emuGet(t, s3c, bucket, aws.ToString(d.ExportManifest)), &sum); err != nil {
 		t.Fatal(err)
@@ -282,28 +320,19 @@ func TestExportEmulatorIncremental(t *testing.T) {
 
 // --- helpers ----------------------------------------------------------------------------------
 
-func emuTableArn(t *testing.T, e *e2e) string {
+func emuPITRStatus(t *testing.T, e *emuTable) types.PointInTimeRecoveryStatus {
 	t.Helper()
-	out, err := e.ddb.DescribeTable(e.ctx, &dynamodb.DescribeTableInput{TableName: aws.String(e.table)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.Table.TableArn)
-}
-
-func emuPITRStatus(t *testing.T, e *e2e) types.PointInTimeRecoveryStatus {
-	t.Helper()
-	out, err := e.ddb.DescribeContinuousBackups(e.ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(e.table)})
+	out, err := e.ddb.DescribeContinuousBackups(t.Context(), &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(e.name)})
 	if err != nil {
 		t.Fatalf("DescribeContinuousBackups: %v", err)
 	}
 	return out.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus
 }
 
-func emuEnablePITR(t *testing.T, e *e2e) {
+func emuEnablePITR(t *testing.T, e *emuTable) {
 	t.Helper()
-	_, err := e.ddb.UpdateContinuousBackups(e.ctx, &dynamodb.UpdateContinuousBackupsInput{
-		TableName:                        aws.String(e.table),
+	_, err := e.ddb.UpdateContinuousBackups(t.Context(), &dynamodb.UpdateContinuousBackupsInput{
+		TableName:                        aws.String(e.name),
 		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
 	})
 	if err != nil {
@@ -312,32 +341,18 @@ func emuEnablePITR(t *testing.T, e *e2e) {
 }
 
 // emuWaitExport polls DescribeExport until the export leaves IN_PROGRESS.
-func emuWaitExport(t *testing.T, e *e2e, arn string) types.ExportDescription {
+func emuWaitExport(t *testing.T, e *emuTable, arn string) types.ExportDescription {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		out, err := e.ddb.DescribeExport(e.ctx, &dynamodb.DescribeExportInput{ExportArn: aws.String(arn)})
+	var d types.ExportDescription
+	poll(t, "export "+arn+" finishes", 2*time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		out, err := e.ddb.DescribeExport(ctx, &dynamodb.DescribeExportInput{ExportArn: aws.String(arn)})
 		if err != nil {
-			t.Fatalf("DescribeExport %s: %v", arn, err)
+			return false, err
 		}
-		if out.ExportDescription.ExportStatus != types.ExportStatusInProgress {
-			return *out.ExportDescription
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("export %s still IN_PROGRESS after 2m", arn)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func emuS3(t *testing.T) *s3.Client {
-	t.Helper()
-	mustEnv(t, "AWS_ENDPOINT_URL_S3")
-	cfg, err := awsconfig.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+		d = *out.ExportDescription
+		return d.ExportStatus != types.ExportStatusInProgress, nil
+	})
+	return d
 }
 
 func emuGet(t *testing.T, c *s3.Client, bucket, key string) []byte {
@@ -436,12 +451,12 @@ func emuPK(t *testing.T, item json.RawMessage) string {
 }
 
 // emuCompareWithTable fails unless want (pk → canonical DynamoDB JSON) equals the table exactly.
-func emuCompareWithTable(t *testing.T, e *e2e, want map[string]string) {
+func emuCompareWithTable(t *testing.T, e *emuTable, want map[string]string) {
 	t.Helper()
 	table := map[string]string{}
-	p := dynamodb.NewScanPaginator(e.ddb, &dynamodb.ScanInput{TableName: aws.String(e.table), ConsistentRead: aws.Bool(true)})
+	p := dynamodb.NewScanPaginator(e.ddb, &dynamodb.ScanInput{TableName: aws.String(e.name), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(e.ctx)
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatalf("scan: %v", err)
 		}
@@ -477,7 +492,7 @@ func emuCompareWithTable(t *testing.T, e *e2e, want map[string]string) {
 func emuCorrupt(t *testing.T, req map[string]string) string {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	resp, err := http.Post(mustEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")+"/_emu/corrupt", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")+"/_emu/corrupt", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("corrupt %v: %v", req, err)
 	}
