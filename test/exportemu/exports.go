@@ -157,9 +157,11 @@ func (s *server) exportTableToPointInTime(ctx context.Context, id identity, body
 	exportID := exportIDAt(now, s.rnd)
 	s.mu.Unlock()
 	e := &export{id: id, table: name, token: token, request: string(request), done: make(chan struct{})}
+	// The caller's ARN, not DynamoDB Local's ("ddblocal" region): on AWS they are the same, and
+	// clients may check that the export ARN starts with the table ARN they sent.
 	e.meta = exportMeta{
-		ExportID: exportID, ExportArn: t.TableArn + "/export/" + exportID,
-		TableArn: t.TableArn, TableID: t.tableID(), Bucket: in.S3Bucket, Prefix: in.S3Prefix,
+		ExportID: exportID, ExportArn: in.TableArn + "/export/" + exportID,
+		TableArn: in.TableArn, TableID: t.tableID(), Bucket: in.S3Bucket, Prefix: in.S3Prefix,
 		SseAlgorithm: in.S3SseAlgorithm, SseKmsKeyID: in.S3SseKmsKeyId, Type: in.ExportType, StartTime: now,
 	}
 	if err := s.setTimes(&in, &e.meta, now); err != nil {

@@ -47,7 +47,7 @@ func (s *server) describeContinuousBackups(ctx context.Context, id identity, bod
 	if in.TableName == "" {
 		return nil, validationf("TableName is required")
 	}
-	t, err := s.up.describeTable(ctx, id, in.TableName)
+	t, err := s.up.describeTable(ctx, id, nameOrArn(in.TableName))
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (s *server) updateContinuousBackups(ctx context.Context, id identity, body 
 	if spec.RecoveryPeriodInDays != 0 && (spec.RecoveryPeriodInDays < 1 || spec.RecoveryPeriodInDays > 35) {
 		return nil, validationf("RecoveryPeriodInDays must be between 1 and 35")
 	}
-	t, err := s.up.describeTable(ctx, id, in.TableName)
+	t, err := s.up.describeTable(ctx, id, nameOrArn(in.TableName))
 	if err != nil {
 		return nil, err
 	}
@@ -106,4 +106,12 @@ func (s *server) backupsOutput(st pitrState) continuousBackupsOutput {
 		}
 	}
 	return out
+}
+
+// nameOrArn accepts a table ARN where AWS does (TableName), for DynamoDB Local, which does not.
+func nameOrArn(table string) string {
+	if name, err := tableNameOf(table); err == nil {
+		return name
+	}
+	return table
 }

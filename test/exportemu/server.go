@@ -35,10 +35,10 @@ type server struct {
 	proxy   *httputil.ReverseProxy
 	now     func() time.Time
 
-	mu      sync.Mutex // guards rnd, pitr and exports
+	mu      sync.Mutex // guards rnd and pitr
 	rnd     *rand.Rand
 	pitr    map[string]pitrState // by tableKey
-	exports *exportStore
+	exports *exportStore         // has its own lock
 
 	jobs   sync.WaitGroup  // background exports
 	jobCtx context.Context // their lifetime: Serve's ctx

@@ -246,6 +246,33 @@ func TestExportEmulatorFaults(t *testing.T) {
 	}
 }
 
+// TestExportEmulatorCallerARN: the PITR calls take a table ARN as TableName, and an export's ARN
+// starts with the table ARN the caller sent (as ddbsync's configs name it), not DynamoDB Local's.
+func TestExportEmulatorCallerARN(t *testing.T) {
+	e := newEmuTable(t)
+	arn := "arn:aws:dynamodb:us-east-1:000000000000:table/" + e.name
+	_, err := e.ddb.UpdateContinuousBackups(t.Context(), &dynamodb.UpdateContinuousBackupsInput{
+		TableName:                        aws.String(arn),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
+	})
+	if err != nil {
+		t.Fatalf("UpdateContinuousBackups by ARN: %v", err)
+	}
+	if st := emuPITRStatus(t, e); st != types.PointInTimeRecoveryStatusEnabled {
+		t.Fatalf("PITR enabled by ARN reads %s by name", st)
+	}
+	out, err := e.ddb.ExportTableToPointInTime(t.Context(), &dynamodb.ExportTableToPointInTimeInput{
+		TableArn: aws.String(arn), S3Bucket: aws.String(e.bucket), S3Prefix: aws.String("emu-arn/" + e.name),
+	})
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	d := emuWaitExport(t, e, aws.ToString(out.ExportDescription.ExportArn))
+	if !strings.HasPrefix(aws.ToString(d.ExportArn), arn+"/export/") || aws.ToString(d.TableArn) != arn || d.ExportStatus != types.ExportStatusCompleted {
+		t.Errorf("export %s of table %s is %s; want <%s>/export/<id>, COMPLETED", aws.ToString(d.ExportArn), aws.ToString(d.TableArn), d.ExportStatus, arn)
+	}
+}
+
 // TestExportEmulatorIncremental: an incremental export over the stream holds, per changed key,
 // the final image (none for a deleted key), under the shared AWSDynamoDB/data/.
 func TestExportEmulatorIncremental(t *testing.T) {
