@@ -18,7 +18,8 @@ import (
 	"time"
 )
 
-// Prepare checks that OpenSearch answers and accepts the credentials, then,
+// Prepare checks that OpenSearch answers and accepts the credentials, and
+// that a literal ingest pipeline exists; then,
 // unless index_type is management_disabled, installs the index template
 // (template_file / template_content) and creates a literal index that does
 // not exist yet (with number_of_shards / number_of_replicas when set).
@@ -26,6 +27,11 @@ import (
 func (s *Sink) Prepare(ctx context.Context) error {
 	if err := s.checkHosts(ctx); err != nil {
 		return err
+	}
+	if p := s.cfg.Pipeline; p != nil && p.IsLiteral() {
+		if err := s.checkPipeline(ctx, p.String()); err != nil {
+			return err
+		}
 	}
 	if s.cfg.IndexType == "management_disabled" {
 		return nil
@@ -165,6 +171,21 @@ func (s *Sink) do(ctx context.Context, method, path string, body []byte) (int, [
 		return 0, nil, fmt.Errorf("opensearch %s %s: read response: %w", method, path, err)
 	}
 	return resp.StatusCode, b, nil
+}
+
+// checkPipeline fails when the ingest pipeline does not exist: OpenSearch
+// would otherwise reject every document, filling the dead-letter queue.
+func (s *Sink) checkPipeline(ctx context.Context, id string) error {
+	status, body, err := s.do(ctx, http.MethodGet, "/_ingest/pipeline/"+url.PathEscape(id), nil)
+	switch {
+	case err != nil:
+		return err
+	case status == http.StatusNotFound:
+		return &configError{fmt.Sprintf("opensearch: ingest pipeline %q does not exist; create it or remove `pipeline`", id)}
+	case status != http.StatusOK:
+		return fmt.Errorf("opensearch: get ingest pipeline %s: %s", id, explainStatus(status, body))
+	}
+	return nil
 }
 
 // applyTemplate installs the index template unless OpenSearch already has

@@ -125,6 +125,18 @@ func TestPrepare(t *testing.T) {
 			wantCalls: []string{"GET /"},
 		},
 		{
+			name:      "pipeline exists",
+			answers:   map[string]string{root: "200 {}", "GET /_ingest/pipeline/enrich": `200 {"enrich":{}}`, "HEAD /orders": "200"},
+			mutate:    func(c *config.OpenSearch) { c.Pipeline = expr.MustParse("enrich") },
+			wantCalls: []string{"GET /", "GET /_ingest/pipeline/enrich", "HEAD /orders"},
+		},
+		{
+			name:    "pipeline missing",
+			answers: map[string]string{root: "200 {}"},
+			mutate:  func(c *config.OpenSearch) { c.Pipeline = expr.MustParse("enrich") },
+			wantErr: `ingest pipeline "enrich" does not exist`,
+		},
+		{
 			name:    "bad credentials",
 			answers: map[string]string{root: "401 {}"},
 			mutate:  func(c *config.OpenSearch) { c.Username = "admin"; c.Password = "hunter2" },
