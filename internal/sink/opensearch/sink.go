@@ -43,6 +43,8 @@ type Options struct {
 
 // Sink writes change events to OpenSearch. Write may be called concurrently
 // (once per partition at a time); Prepare once before the first Write.
+// Write sends a batch at once (split by bulk_size), so flush_timeout never
+// has anything to hold back: the caller's batch is the unit of flushing.
 type Sink struct {
 	cfg      *config.OpenSearch
 	client   *opensearch.Client

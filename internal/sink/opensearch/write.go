@@ -40,7 +40,9 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 			return err
 		}
 		dead = append(dead, r.dead...)
-		queue = append(r.split, queue...)
+		if r.split != nil {
+			queue = append(r.split, queue...)
+		}
 	}
 	if len(dead) == 0 {
 		return nil
