@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensearch-project/opensearch-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// HTTPTransport replaces the transport built from the TLS and timeout
 	// options (tests). Nil builds it from the config.
 	HTTPTransport http.RoundTripper
+	// AWSConfig holds the credentials for SigV4 signing; required when the
+	// sink has an `aws` block (build it from that block: region, role).
+	AWSConfig *aws.Config
 }
 
 // Sink writes change events to OpenSearch. Write may be called concurrently
@@ -65,9 +69,6 @@ func New(cfg *config.OpenSearch, opts Options) (*Sink, error) {
 	if len(cfg.Hosts) == 0 {
 		return nil, errors.New("opensearch: hosts is empty")
 	}
-	if cfg.AWS != nil {
-		return nil, errors.New("opensearch: aws (SigV4 request signing) is not supported yet; use username/password")
-	}
 	res, err := bulk.NewResolver(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opensearch: %w", err)
@@ -90,6 +91,13 @@ func New(cfg *config.OpenSearch, opts Options) (*Sink, error) {
 		if s.rt, err = newHTTPTransport(cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.AWS != nil {
+		sig, err := newSigner(cfg.AWS, opts.AWSConfig)
+		if err != nil {
+			return nil, err
+		}
+		s.rt = signingTransport{next: s.rt, signer: sig}
 	}
 	if s.client, err = newClient(cfg, s.rt); err != nil {
 		return nil, err
