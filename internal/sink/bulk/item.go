@@ -5,7 +5,10 @@
 // produce the same bytes.
 package bulk
 
-import "github.com/ddbsync/ddbsync/internal/change"
+import (
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/config"
+)
 
 // Action is a bulk action name.
 type Action string
@@ -19,9 +22,9 @@ const (
 
 // Version types (config document_version_type).
 const (
-	VersionExternal    = "external"
-	VersionExternalGTE = "external_gte"
-	VersionInternal    = "internal"
+	VersionExternal    = config.VersionTypeExternal
+	VersionExternalGTE = config.VersionTypeExternalGTE
+	VersionInternal    = config.VersionTypeInternal
 )
 
 // Item is one resolved bulk operation: where the event goes and how.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ddbsync/ddbsync/internal/config"
 )
 
 // Prepare checks that OpenSearch answers and accepts the credentials, and
@@ -33,7 +35,7 @@ func (s *Sink) Prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.cfg.IndexType == "management_disabled" {
+	if s.cfg.IndexType == config.IndexTypeManagementDisabled {
 		return nil
 	}
 	if s.template != nil {

@@ -13,8 +13,8 @@ import (
 
 // Template types (config template_type).
 const (
-	templateV1    = "v1"
-	templateIndex = "index-template"
+	templateV1    = config.TemplateTypeV1
+	templateIndex = config.TemplateTypeIndexTemplate
 )
 
 // indexTemplate is the template Prepare installs: PUT _template/<name> (v1)
@@ -37,7 +37,7 @@ func (t *indexTemplate) path() string {
 // loadTemplate reads template_file or template_content; nil when neither is
 // set or index management is disabled.
 func loadTemplate(cfg *config.OpenSearch, res *bulk.Resolver) (*indexTemplate, error) {
-	if cfg.IndexType == "management_disabled" {
+	if cfg.IndexType == config.IndexTypeManagementDisabled {
 		return nil, nil
 	}
 	var content []byte
