@@ -48,6 +48,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// latestMargin is how far before the first start LATEST begins.
+const latestMargin = time.Minute
+
 // Source tails one table's stream.
 type Source struct {
 	api    API
@@ -93,7 +96,10 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	if first {
 		from = s.table.Cutoff
 		if from == 0 && s.table.StartPosition != "TRIM_HORIZON" {
-			from = s.opts.Now().Unix()
+			// LATEST: records from now on. The margin keeps records whose
+			// ApproximateCreationDateTime is rounded down (DynamoDB Local
+			// rounds to the minute); replaying a few older ones is harmless.
+			from = s.opts.Now().Add(-latestMargin).Unix()
 		}
 	} else {
 		if arn := meta.Meta["stream_arn"]; arn != s.table.StreamARN {

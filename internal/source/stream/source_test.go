@@ -185,15 +185,16 @@ func TestLatestSkipsHistory(t *testing.T) {
 	f := &fakeStreams{shards: []*fakeShard{{id: "old", closed: true}, {id: "open", parent: "old"}}}
 	f.put("old", "INSERT", "a", "1", 10)
 	f.put("open", "INSERT", "b", "1", 10)
+	f.put("open", "INSERT", "m", "1", 960) // inside the one-minute margin
 	now := time.Unix(1000, 0)
 	s := newTestSource(t, f, memStore(t), "LATEST")
 	s.opts.Now = func() time.Time { return now }
 	f.put("open", "INSERT", "c", "1", 1000)
 	rec := &recorder{}
-	if err := runUntil(t, s, rec.write, func() bool { return len(rec.snapshot()) == 1 }); err != nil {
+	if err := runUntil(t, s, rec.write, func() bool { return len(rec.snapshot()) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.snapshot(); got[0].ID != "c" {
+	if got := rec.snapshot(); got[0].ID != "m" || got[1].ID != "c" {
 		t.Fatalf("LATEST delivered %+v", got)
 	}
 }
