@@ -267,9 +267,17 @@ func (e *e2e) indexDocs() map[string]string {
 	e.t.Helper()
 	out := map[string]string{}
 	_, _ = e.osDo("POST", "/"+e.index+"/_refresh", nil)
-	status, resp := e.osDo("POST", "/"+e.index+"/_search?scroll=1m", []byte(`{"size":5000,"query":{"match_all":{}}}`))
-	if status == 404 {
-		return out
+	var status int
+	var resp []byte
+	for try := 0; ; try++ {
+		status, resp = e.osDo("POST", "/"+e.index+"/_search?scroll=1m", []byte(`{"size":5000,"query":{"match_all":{}}}`))
+		if status == 404 {
+			return out
+		}
+		if status != 503 || try == 50 { // 503: a new index's shard is not allocated yet
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	for {
 		if status != 200 {
