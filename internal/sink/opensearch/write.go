@@ -139,7 +139,7 @@ func (s *Sink) reject(ctx context.Context, table string, d deadItem) error {
 		return fmt.Errorf("opensearch: table %s: index %s _id %q: %s %s: %s (set dlq_file to keep rejected documents and continue)",
 			table, d.entry.Index, d.entry.ID, statusText(d.status), d.typ, d.reason)
 	}
-	s.log.LogAttrs(ctx, slog.LevelWarn, "document rejected, dead-lettered", slog.String(keyTable, table),
+	s.log.LogAttrs(ctx, slog.LevelWarn, "document rejected; it goes to the dead-letter queue", slog.String(keyTable, table),
 		slog.String(keyIndex, d.entry.Index), slog.String(keyID, d.entry.ID), slog.Int(keyStatus, d.status),
 		slog.String("error_type", d.typ), slog.String("reason", d.reason))
 	return nil
