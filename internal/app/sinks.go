@@ -58,14 +58,22 @@ func (f fanout) Prepare(ctx context.Context) error {
 }
 
 // buildSinks creates the pipeline's sinks in file order.
-func buildSinks(p *config.Pipeline, o Options) (fanout, error) {
+func buildSinks(ctx context.Context, p *config.Pipeline, o Options) (fanout, error) {
 	var out fanout
 	for i, sc := range p.Sinks {
 		var s Sink
 		var err error
 		switch {
 		case sc.OpenSearch != nil:
-			s, err = opensearch.New(sc.OpenSearch, opensearch.Options{Logger: o.Logger.With("sink", "opensearch"), Registerer: o.Registry})
+			so := opensearch.Options{Logger: o.Logger.With("sink", "opensearch"), Registerer: o.Registry}
+			if sc.OpenSearch.AWS != nil { // SigV4 signing with the sink's own region and role
+				cfg, cerr := awsConfig(ctx, *sc.OpenSearch.AWS)
+				if cerr != nil {
+					return nil, cerr
+				}
+				so.AWSConfig = &cfg
+			}
+			s, err = opensearch.New(sc.OpenSearch, so)
 		case sc.Stdout != nil:
 			s, err = ndjson.New(o.Stdout, ndjson.Options{Format: debugFormat(p)})
 		case sc.File != nil:

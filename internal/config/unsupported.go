@@ -25,8 +25,6 @@ func unsupportedOptions() []unsupportedOption {
 				}
 				return out
 			}},
-		{"aws on the opensearch sink (SigV4 request signing)", "use hosts with username/password, or no authentication",
-			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil }, "aws")},
 		{"serverless", "OpenSearch Serverless collections are not supported yet",
 			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
 		{"dlq.s3", "use dlq_file for a local dead-letter file",
@@ -35,8 +33,6 @@ func unsupportedOptions() []unsupportedOption {
 			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
 		{"on_gap: rebackfill", "use on_gap: stop and re-backfill by hand (delete the table's state and restart)",
 			eachTable(func(t *Table) bool { return t.Stream != nil && t.Stream.OnGap == OnGapRebackfill }, "stream.on_gap")},
-		{"normalize_index: true", "write a valid lowercase index name instead",
-			eachOpenSearch(func(o *OpenSearch) bool { return o.NormalizeIndex }, "normalize_index")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
 			eachOpenSearch(func(o *OpenSearch) bool {
 				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled
