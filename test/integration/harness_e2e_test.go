@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -42,28 +43,24 @@ type e2e struct {
 	procDone chan error
 	logPath  string
 	runs     int
-}
-
-func mustEnv(t *testing.T, k string) string {
-	t.Helper()
-	v := os.Getenv(k)
-	if v == "" {
-		t.Fatalf("%s is not set: run `make stack-up` and `. test/stack/env.sh` (or `make test`)", k)
-	}
-	return v
+	// accessKey is this scenario's DynamoDB Local namespace.
+	accessKey string
 }
 
 // newE2E creates a fresh table (pk S [+ sk]) with a NEW_AND_OLD_IMAGES stream.
 func newE2E(t *testing.T, name string, sortKey types.ScalarAttributeType, pkType types.ScalarAttributeType) *e2e {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")
+	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+	// DynamoDB Local namespaces tables, and its ROLLOVER / DILATE_TIME test
+	// controls, per access key: one key per scenario keeps them apart.
+	accessKey := "e2e" + suffix
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, "e2esecret", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")
-	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: mustEnv(t, "OPENSEARCH_URL"), dir: t.TempDir()}
-	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
+	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey}
 	e.table = "e2e-" + name + "-" + suffix
 	e.index = strings.ToLower(e.table)
 	if pkType == "" {
@@ -154,6 +151,7 @@ func (e *e2e) start() {
 	}
 	cmd := exec.Command(bin, "run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", "", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY=e2esecret")
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,0 +1,278 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+)
+
+// load writes items pk "i<n>" for n in [0, count) with BatchWriteItem.
+func (e *e2e) load(count int) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	per := (count + 7) / 8
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i += 25 {
+				var reqs []types.WriteRequest
+				for j := i; j < min(i+25, hi); j++ {
+					reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+						"pk": s(fmt.Sprintf("i%d", j)), "n": n(fmt.Sprint(j)), "pad": s(strings.Repeat("p", 100)),
+					}}})
+				}
+				for len(reqs) > 0 {
+					out, err := e.ddb.BatchWriteItem(e.ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{e.table: reqs}})
+					if err != nil {
+						errc <- err
+						return
+					}
+					reqs = out.UnprocessedItems[e.table]
+				}
+			}
+		}(w*per, min((w+1)*per, count))
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+}
+
+// churn changes items the backfill holds until stop is closed: updates,
+// deletes and inserts, many of the same keys.
+func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k := fmt.Sprintf("i%d", r.IntN(count))
+			var err error
+			switch i % 3 {
+			case 0:
+				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(k), "n": n(fmt.Sprint(-i))}})
+			case 1:
+				_, err = e.ddb.DeleteItem(e.ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.table), Key: key1(k)})
+			case 2:
+				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprintf("new%d", i)), "n": n("1")}})
+			}
+			if err != nil {
+				e.t.Errorf("churn: %v", err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return &wg
+}
+
+func (e *e2e) enablePITR() {
+	e.t.Helper()
+	_, err := e.ddb.UpdateContinuousBackups(e.ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(e.table),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}})
+	if err != nil {
+		e.t.Fatalf("enable PITR: %v", err)
+	}
+}
+
+func (e *e2e) exportBlock(extra string) string {
+	return fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_prefix: %s\n%sstream:\n  start_position: LATEST",
+		stackEnv(e.t, "DDBSYNC_EXPORT_BUCKET"), "e2e/"+e.table, extra)
+}
+
+// checkpoints reads the state file of the last run.
+func (e *e2e) checkpoints() map[string]checkpoint.Progress {
+	b, err := os.ReadFile(filepath.Join(e.dir, "state", "checkpoints.json"))
+	out := map[string]checkpoint.Progress{}
+	if err == nil {
+		_ = json.Unmarshal(b, &out)
+	}
+	return out
+}
+
+// waitLog waits for a log line containing substr.
+func (e *e2e) waitLog(substr string, timeout time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(e.log(), substr) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("log never said %q:\n%s", substr, e.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestExportBackfillWithConcurrentWrites: a 100k-item table is backfilled
+// from a PITR export while inserts, updates and deletes continue.
+func TestExportBackfillWithConcurrentWrites(t *testing.T) {
+	const count = 100_000
+	e := newE2E(t, "export", "", "")
+	e.load(count)
+	e.enablePITR()
+	e.writePipeline(e.exportBlock(""), "")
+	stop := make(chan struct{})
+	wg := e.churn(count, stop)
+	e.start()
+	e.waitLog("export backfill complete", 5*time.Minute)
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	d := e.converge(90 * time.Second)
+	if d.items < count/2 {
+		t.Fatalf("only %d items", d.items)
+	}
+}
+
+// TestExportResumeAfterSIGKILLMidFile: killed while a data file is half
+// loaded, ddbsync reuses the export and resumes that file from its line.
+func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
+	const count = 40_000
+	e := newE2E(t, "exportkill", "", "")
+	e.load(count)
+	e.enablePITR()
+	e.writePipeline(e.exportBlock(""), "")
+	e.start()
+	deadline := time.Now().Add(3 * time.Minute)
+	for killed := false; !killed; {
+		for k, p := range e.checkpoints() {
+			if strings.Contains(k, "/export/") && p.Lines > 0 && !p.Done {
+				e.kill()
+				killed = true
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no file checkpoint mid-file:\n%s", e.log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.del(key1("i7"))
+	e.start()
+	e.waitLog("export backfill complete", 3*time.Minute)
+	for _, want := range []string{"reusing export from checkpoint", "resuming data file mid-file"} {
+		if !strings.Contains(e.log(), want) {
+			t.Fatalf("restart log lacks %q:\n%s", want, e.log())
+		}
+	}
+	if strings.Contains(e.log(), "started export") {
+		t.Fatal("restart started a second export")
+	}
+	d := e.converge(60 * time.Second)
+	if _, ok := e.indexDocs()["i7"]; ok || d.items != count-1 {
+		t.Fatalf("deleted item came back or items wrong: %s", d)
+	}
+}
+
+// TestExportCorruptFileFailsNamingTheKey: a data file whose MD5 does not
+// match fails the run with a message naming the S3 key; no file checkpoint
+// is completed past it.
+func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
+	for _, kind := range []string{"md5", "gzip"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newE2E(t, "corrupt"+kind, "", "")
+			e.load(2000)
+			e.enablePITR()
+			emuCorrupt(t, map[string]string{"kind": kind, "tableName": e.table})
+			e.writePipeline(e.exportBlock("  parallelism: 1\n"), "")
+			e.start()
+			if code := e.wait(2 * time.Minute); code != 1 {
+				t.Fatalf("exit %d, want 1:\n%s", code, e.log())
+			}
+			log := e.log()
+			if !strings.Contains(log, "corrupt export data file s3://"+stackEnv(t, "DDBSYNC_EXPORT_BUCKET")+"/e2e/"+e.table) {
+				t.Fatalf("error does not name the S3 key:\n%s", log)
+			}
+			for k, p := range e.checkpoints() {
+				if k == "backfill/"+e.table+"/meta" && p.Done {
+					t.Fatal("backfill marked done")
+				}
+				if strings.Contains(log, strings.TrimPrefix(k, "backfill/"+e.table+"/export/")+": ") && p.Done {
+					t.Fatalf("corrupt file %s marked done", k)
+				}
+			}
+		})
+	}
+}
+
+// TestExportARNLoadsExistingExport: export_arn loads an export made
+// earlier without starting one.
+func TestExportARNLoadsExistingExport(t *testing.T) {
+	e := newE2E(t, "exportarn", "", "")
+	e.load(3000)
+	e.enablePITR()
+	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
+		TableArn: aws.String("arn:aws:dynamodb:us-east-1:000000000000:table/" + e.table), S3Bucket: aws.String(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")),
+		S3Prefix: aws.String("manual/" + e.table), ExportFormat: types.ExportFormatDynamodbJson,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.ExportDescription.ExportArn)
+	e.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  export_arn: %q\nstream:\n  start_position: LATEST", stackEnv(t, "DDBSYNC_EXPORT_BUCKET"), arn), "")
+	e.start()
+	e.waitLog("export backfill complete", 2*time.Minute)
+	e.put(map[string]types.AttributeValue{"pk": s("after"), "n": n("1")})
+	e.converge(60 * time.Second)
+	if strings.Contains(e.log(), "started export") {
+		t.Fatal("started an export despite export_arn")
+	}
+}
+
+// TestScanBackfill: the same hand-off with a parallel Scan, killed once in
+// the middle, while writes continue.
+func TestScanBackfill(t *testing.T) {
+	const count = 30_000
+	e := newE2E(t, "scan", "", "")
+	e.load(count)
+	e.writePipeline("scan:\n  segments: 4\n  page_size: 500\nstream:\n  start_position: LATEST", "")
+	stop := make(chan struct{})
+	wg := e.churn(count, stop)
+	e.start()
+	var segmentsSaved atomic.Bool
+	deadline := time.Now().Add(2 * time.Minute)
+	for !segmentsSaved.Load() {
+		for k, p := range e.checkpoints() {
+			if strings.Contains(k, "/scan/") && len(p.LastKey) > 0 && !p.Done {
+				segmentsSaved.Store(true)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scan checkpoint:\n%s", e.log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.kill()
+	e.start()
+	e.waitLog("scan backfill complete", 3*time.Minute)
+	if !strings.Contains(e.log(), "resuming segment") {
+		t.Fatalf("restart did not resume a segment:\n%s", e.log())
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	e.converge(90 * time.Second)
+}
