@@ -21,8 +21,10 @@ make --no-print-directory build
 started_stack=false
 if ! $integration_only; then
   echo "== local stack"
-  bash test/stack/stack-up.sh
-  started_stack=true
+  out=$(bash test/stack/stack-up.sh 2>&1) || { echo "$out"; exit 1; }
+  echo "$out"
+  # Stop the stack afterwards only when this run started it.
+  case "$out" in *"already up"*) ;; *) started_stack=true ;; esac
 fi
 cleanup() { if $started_stack; then bash test/stack/stack-down.sh || true; fi; }
 trap cleanup EXIT

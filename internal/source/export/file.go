@@ -18,6 +18,7 @@ import (
 
 	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/source/backfill"
 )
 
@@ -39,7 +40,7 @@ func (x *Exporter) loadFile(ctx context.Context, bucket string, f dataFile, at t
 		return nil
 	}
 	where := fmt.Sprintf("s3://%s/%s", bucket, f.DataFileS3Key)
-	staged, err := x.stage(ctx, bucket, f, where)
+	staged, err := retry.Do(ctx, x.log, "download data file", func() (*os.File, error) { return x.stage(ctx, bucket, f, where) })
 	if err != nil {
 		return err
 	}

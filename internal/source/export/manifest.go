@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // dataFile is one line of manifest-files.json.
@@ -68,14 +70,16 @@ func (x *Exporter) manifest(ctx context.Context, bucket, summaryKey string) ([]d
 }
 
 func (x *Exporter) getSmall(ctx context.Context, bucket, key string) ([]byte, error) {
-	out, err := x.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, 256<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return b, nil
+	return retry.Do(ctx, x.log, "get manifest", func() ([]byte, error) {
+		out, err := x.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+		}
+		defer out.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(out.Body, 256<<20))
+		if err != nil {
+			return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		}
+		return b, nil
+	})
 }

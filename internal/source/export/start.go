@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/source/backfill"
 )
 
@@ -29,7 +30,9 @@ func (x *Exporter) ensureExport(ctx context.Context, meta *checkpoint.Progress) 
 		x.log.Info("reusing export from checkpoint", "export", arn)
 		return arn, nil
 	}
-	pitr, err := x.ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(x.tableNameOrARN())})
+	pitr, err := retry.Do(ctx, x.log, "describe continuous backups", func() (*dynamodb.DescribeContinuousBackupsOutput, error) {
+		return x.ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(x.tableNameOrARN())})
+	})
 	if err != nil {
 		return "", fmt.Errorf("describe continuous backups of table %s: %w", x.table.Name, err)
 	}
@@ -67,7 +70,10 @@ func (x *Exporter) ensureExport(ctx context.Context, meta *checkpoint.Progress) 
 	} else {
 		in.S3SseAlgorithm = types.S3SseAlgorithmAes256
 	}
-	out, err := x.ddb.ExportTableToPointInTime(ctx, in)
+	// The client token makes a retried call return the same export.
+	out, err := retry.Do(ctx, x.log, "export table", func() (*dynamodb.ExportTableToPointInTimeOutput, error) {
+		return x.ddb.ExportTableToPointInTime(ctx, in)
+	})
 	if err != nil {
 		return "", fmt.Errorf("start export of table %s to s3://%s/%s: %w", x.table.Name, x.cfg.S3Bucket, x.cfg.S3Prefix, err)
 	}
@@ -84,7 +90,9 @@ func (x *Exporter) ensureExport(ctx context.Context, meta *checkpoint.Progress) 
 func (x *Exporter) waitExport(ctx context.Context, arn string) (*types.ExportDescription, error) {
 	delay := x.opts.PollMin
 	for {
-		out, err := x.ddb.DescribeExport(ctx, &dynamodb.DescribeExportInput{ExportArn: aws.String(arn)})
+		out, err := retry.Do(ctx, x.log, "describe export", func() (*dynamodb.DescribeExportOutput, error) {
+			return x.ddb.DescribeExport(ctx, &dynamodb.DescribeExportInput{ExportArn: aws.String(arn)})
+		})
 		if err != nil {
 			return nil, fmt.Errorf("describe export %s: %w", arn, err)
 		}

@@ -5,7 +5,9 @@
 package scan
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/source/backfill"
 )
 
@@ -126,7 +129,9 @@ func (s *Scanner) segment(ctx context.Context, i int, at time.Time, limiter *rat
 		if start, err = ddbjson.DecodeItem(p.LastKey); err != nil {
 			return fmt.Errorf("%s: bad saved key: %w", key, err)
 		}
-		s.log.Info("resuming segment", "segment", i, "after_key", string(p.LastKey))
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, p.LastKey)
+		s.log.Info("resuming segment", "segment", i, "after_key", compact.String())
 	}
 	for {
 		if limiter != nil {
@@ -134,10 +139,11 @@ func (s *Scanner) segment(ctx context.Context, i int, at time.Time, limiter *rat
 				return err
 			}
 		}
-		out, err := s.api.Scan(ctx, &dynamodb.ScanInput{
+		in := &dynamodb.ScanInput{
 			TableName: aws.String(s.table.Name), Segment: aws.Int32(int32(i)), TotalSegments: aws.Int32(int32(s.opts.Segments)),
 			Limit: aws.Int32(int32(s.opts.PageSize)), ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
-		})
+		}
+		out, err := retry.Do(ctx, s.log, "scan", func() (*dynamodb.ScanOutput, error) { return s.api.Scan(ctx, in) })
 		if err != nil {
 			return fmt.Errorf("scan table %s segment %d: %w", s.table.Name, i, err)
 		}

@@ -9,14 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // API is the part of DynamoDB Streams the source uses.
@@ -69,7 +68,6 @@ func classify(err error) errorClass {
 		missing  *types.ResourceNotFoundException
 		limit    *types.LimitExceededException
 		internal *types.InternalServerError
-		netErr   net.Error
 	)
 	switch {
 	case errors.As(err, &trimmed):
@@ -78,15 +76,12 @@ func classify(err error) errorClass {
 		return classExpired
 	case errors.As(err, &missing):
 		return classMissing
-	case errors.As(err, &limit), errors.As(err, &internal), errors.As(err, &netErr):
+	case errors.As(err, &limit), errors.As(err, &internal):
 		return classRetry
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
-		case "ThrottlingException", "RequestLimitExceeded", "ProvisionedThroughputExceededException",
-			"ServiceUnavailable", "InternalFailure", "InternalServerError":
-			return classRetry
 		case "TrimmedDataAccessException":
 			return classTrimmed
 		case "ExpiredIteratorException":
@@ -95,12 +90,7 @@ func classify(err error) errorClass {
 			return classMissing
 		}
 	}
-	var resp *smithyhttp.ResponseError
-	if errors.As(err, &resp) && resp.HTTPStatusCode() >= 500 {
-		return classRetry
-	}
-	if api == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		// Transport failures that are not API answers (connection refused, reset).
+	if retry.Transient(err) {
 		return classRetry
 	}
 	return classFatal

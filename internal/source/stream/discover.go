@@ -29,7 +29,7 @@ func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
 		if page == maxDescribePages {
 			return nil, fmt.Errorf("describe stream %s: more than %d pages", s.table.StreamARN, maxDescribePages)
 		}
-		resp, err := retry(ctx, s, "describe stream", func() (*dynamodbstreams.DescribeStreamOutput, error) {
+		resp, err := retryCall(ctx, s, "describe stream", func() (*dynamodbstreams.DescribeStreamOutput, error) {
 			return s.api.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{
 				StreamArn: aws.String(s.table.StreamARN), ExclusiveStartShardId: start,
 			})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // recordsPerCall is GetRecords' maximum Limit.
@@ -55,7 +56,7 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 				}
 				continue
 			case classRetry:
-				delay = backoff(3, s.opts.PollMin, 10*time.Second)
+				delay = retry.Backoff(3, s.opts.PollMin, 10*time.Second)
 				log.Warn("get records failed; retrying", "wait", delay, "err", err)
 				continue
 			case classTrimmed:
@@ -142,7 +143,7 @@ func (s *Source) iterator(ctx context.Context, shard, seq string) (string, error
 	} else {
 		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
 	}
-	out, err := retry(ctx, s, "get shard iterator", func() (*dynamodbstreams.GetShardIteratorOutput, error) {
+	out, err := retryCall(ctx, s, "get shard iterator", func() (*dynamodbstreams.GetShardIteratorOutput, error) {
 		return s.api.GetShardIterator(ctx, in)
 	})
 	switch {
