@@ -130,7 +130,7 @@ func (e *e2e) waitLog(substr string, timeout time.Duration) {
 // from a PITR export while inserts, updates and deletes continue.
 func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 	const count = 100_000
-	e := newE2E(t, "export", "", "")
+	e := newE2EStackKey(t, "export")
 	e.load(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
@@ -151,7 +151,7 @@ func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 // loaded, ddbsync reuses the export and resumes that file from its line.
 func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 	const count = 40_000
-	e := newE2E(t, "exportkill", "", "")
+	e := newE2EStackKey(t, "exportkill")
 	e.load(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
@@ -193,7 +193,7 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 	for _, kind := range []string{"md5", "gzip"} {
 		t.Run(kind, func(t *testing.T) {
-			e := newE2E(t, "corrupt"+kind, "", "")
+			e := newE2EStackKey(t, "corrupt"+kind)
 			e.load(2000)
 			e.enablePITR()
 			emuCorrupt(t, map[string]string{"kind": kind, "tableName": e.table})
@@ -221,7 +221,7 @@ func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 // TestExportARNLoadsExistingExport: export_arn loads an export made
 // earlier without starting one.
 func TestExportARNLoadsExistingExport(t *testing.T) {
-	e := newE2E(t, "exportarn", "", "")
+	e := newE2EStackKey(t, "exportarn")
 	e.load(3000)
 	e.enablePITR()
 	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
@@ -246,7 +246,7 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 // the middle, while writes continue.
 func TestScanBackfill(t *testing.T) {
 	const count = 30_000
-	e := newE2E(t, "scan", "", "")
+	e := newE2EStackKey(t, "scan")
 	e.load(count)
 	e.writePipeline("scan:\n  segments: 4\n  page_size: 500\nstream:\n  start_position: LATEST", "")
 	stop := make(chan struct{})

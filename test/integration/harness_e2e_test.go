@@ -44,23 +44,34 @@ type e2e struct {
 	logPath  string
 	runs     int
 	// accessKey is this scenario's DynamoDB Local namespace.
-	accessKey string
+	accessKey, secret string
 }
 
 // newE2E creates a fresh table (pk S [+ sk]) with a NEW_AND_OLD_IMAGES stream.
 func newE2E(t *testing.T, name string, sortKey types.ScalarAttributeType, pkType types.ScalarAttributeType) *e2e {
 	t.Helper()
+	// DynamoDB Local namespaces tables, and its ROLLOVER / DILATE_TIME test
+	// controls, per access key: one key per scenario keeps them apart.
+	return newE2EWithKey(t, name, sortKey, pkType, fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9), "e2esecret")
+}
+
+// newE2EStackKey is newE2E with the stack's own credentials, which the S3
+// server knows: for scenarios that export to S3.
+func newE2EStackKey(t *testing.T, name string) *e2e {
+	t.Helper()
+	return newE2EWithKey(t, name, "", "", stackEnv(t, "AWS_ACCESS_KEY_ID"), stackEnv(t, "AWS_SECRET_ACCESS_KEY"))
+}
+
+func newE2EWithKey(t *testing.T, name string, sortKey, pkType types.ScalarAttributeType, accessKey, secret string) *e2e {
+	t.Helper()
 	ctx := context.Background()
 	stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
-	// DynamoDB Local namespaces tables, and its ROLLOVER / DILATE_TIME test
-	// controls, per access key: one key per scenario keeps them apart.
-	accessKey := "e2e" + suffix
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, "e2esecret", "")))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secret, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey}
+	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey, secret: secret}
 	e.table = "e2e-" + name + "-" + suffix
 	e.index = strings.ToLower(e.table)
 	if pkType == "" {
@@ -151,7 +162,7 @@ func (e *e2e) start() {
 	}
 	cmd := exec.Command(bin, "run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", "", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY=e2esecret")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
