@@ -50,7 +50,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	defer store.Close()
 
-	health := metrics.NewHealth(time.Minute, time.Now)
+	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
 
 	// The metrics server lives as long as the tables run.
@@ -98,4 +98,20 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		g.Go(func() error { return r.run(gctx) })
 	}
 	return g.Wait()
+}
+
+// stallAfter is how long a batch may wait for the sink before /readyz
+// fails: the smallest shard_acknowledgment_timeout of the file (Data
+// Prepper's name for how long a shard may wait for its acknowledgement).
+func stallAfter(f *config.File) time.Duration {
+	d := time.Duration(0)
+	for _, p := range f.Pipelines {
+		if t := p.Source.ShardAcknowledgmentTimeout; t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	if d == 0 {
+		d = 10 * time.Minute
+	}
+	return d
 }

@@ -37,12 +37,42 @@ type tableRun struct {
 	health   *metrics.Health
 	local    bool
 	stateDir string
+	sweeper  Sweeper // nil without an opensearch sink
 }
 
-// run backfills the table when configured, and only then applies its
+// run replicates the table until ctx ends. A stream gap stops it, unless
+// the table says `on_gap: rebackfill` and has a backfill: then the table's
+// state is forgotten, the backfill runs again, documents whose items are
+// gone are swept, and the stream continues from the new backfill time.
+func (t *tableRun) run(ctx context.Context) error {
+	sweep := false
+	for {
+		err := t.runOnce(ctx, sweep)
+		var gap *stream.GapError
+		if !errors.As(err, &gap) {
+			return err
+		}
+		t.health.Gap(t.info.Name, gap.Error())
+		if t.cfg.Stream.OnGap != config.OnGapRebackfill || (t.cfg.Export == nil && t.cfg.Scan == nil) {
+			return err
+		}
+		t.log.Error("STREAM GAP: re-backfilling the table (on_gap: rebackfill)", "table", t.info.Name, "shard", gap.Shard, "err", err)
+		if err := t.store.Forget(ctx, "stream/"+t.info.Name+"/"); err != nil {
+			return err
+		}
+		if err := t.store.Forget(ctx, backfill.Prefix(t.info.Name)); err != nil {
+			return err
+		}
+		sweep = true
+	}
+}
+
+// runOnce backfills the table when configured, and only then applies its
 // stream (DESIGN §2.4): stream records older than the backfill time minus
 // the overlap are skipped, the rest replayed in order over the backfill.
-func (t *tableRun) run(ctx context.Context) error {
+// After a re-backfill (sweep) documents without an item are deleted
+// before the stream resumes.
+func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	var cutoff int64
 	var err error
 	bt := backfill.Table{Name: t.info.Name, Key: t.info.Key, Overlap: t.cfg.Overlap}
@@ -68,20 +98,22 @@ func (t *tableRun) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("backfill table %s: %w", t.info.Name, err)
 	}
+	if sweep {
+		if err := t.sweepOrphans(ctx); err != nil {
+			return fmt.Errorf("sweep orphan documents of table %s: %w", t.info.Name, err)
+		}
+		t.health.ClearGap(t.info.Name)
+		t.log.Info("re-backfill complete; stream resumes", "table", t.info.Name)
+	}
 	if ctx.Err() != nil || t.cfg.Stream == nil {
 		return nil
 	}
 	src := stream.New(t.streams, t.store, stream.Table{
 		Name: t.info.Name, StreamARN: t.info.StreamARN, Key: t.info.Key,
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
-		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == "keep", Cutoff: cutoff,
+		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff,
 	}, t.log, t.m, t.health, stream.Options{})
-	err = src.Run(ctx, t.sink.Write)
-	var gap *stream.GapError
-	if errors.As(err, &gap) {
-		t.health.Gap(gap.Error())
-	}
-	return err
+	return src.Run(ctx, t.sink.Write)
 }
 
 // reporter returns a progress callback that updates the gauges and logs a
@@ -112,4 +144,22 @@ func (t *tableRun) reporter(kind string) func(done, total int64) {
 		}
 		t.log.Info("backfill progress", attrs...)
 	}
+}
+
+// Sweeper deletes the documents of a table whose items no longer exist.
+type Sweeper interface {
+	Sweep(ctx context.Context, table string) (deleted int, err error)
+}
+
+// sweepOrphans runs the orphan sweep after a re-backfill.
+func (t *tableRun) sweepOrphans(ctx context.Context) error {
+	if t.sweeper == nil {
+		return errors.New("the pipeline has no opensearch sink to sweep")
+	}
+	n, err := t.sweeper.Sweep(ctx, t.info.Name)
+	if err != nil {
+		return err
+	}
+	t.log.Info("orphan documents deleted after re-backfill", "table", t.info.Name, "deleted", n)
+	return nil
 }

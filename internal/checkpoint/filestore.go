@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -90,6 +91,26 @@ func (s *FileStore) Save(_ context.Context, key string, p Progress) error {
 func (s *FileStore) Complete(ctx context.Context, key string, p Progress) error {
 	p.Done = true
 	return s.Save(ctx, key, p)
+}
+
+// Forget implements Store.
+func (s *FileStore) Forget(_ context.Context, prefix string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	removed := map[string]Progress{}
+	for k, v := range s.data {
+		if strings.HasPrefix(k, prefix) {
+			removed[k] = v
+			delete(s.data, k)
+		}
+	}
+	if err := s.flush(); err != nil {
+		for k, v := range removed {
+			s.data[k] = v
+		}
+		return fmt.Errorf("forget checkpoints %s*: %w", prefix, err)
+	}
+	return nil
 }
 
 // Release implements Store; a single process holds every lease.

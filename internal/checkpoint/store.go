@@ -48,6 +48,9 @@ type Store interface {
 	Release(ctx context.Context, key string) error
 	// Get reads progress without taking a lease.
 	Get(ctx context.Context, key string) (p Progress, found bool, err error)
+	// Forget deletes every key with the prefix (a table's state before a
+	// re-backfill).
+	Forget(ctx context.Context, prefix string) error
 }
 
 // CompareSequence compares two DynamoDB Streams sequence numbers as big

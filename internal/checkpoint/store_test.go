@@ -59,4 +59,14 @@ func TestFileStoreSurvivesReopen(t *testing.T) {
 	if !done.Done {
 		t.Fatal("completed shard not done after reopen")
 	}
+	if err := s2.Save(ctx, "u/shard-9", want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Forget(ctx, "t/"); err != nil {
+		t.Fatal(err)
+	}
+	snap := s2.Snapshot()
+	if _, ok := snap["u/shard-9"]; len(snap) != 1 || !ok {
+		t.Fatalf("Forget(t/) left %v", snap)
+	}
 }

@@ -14,7 +14,7 @@ type Health struct {
 	now     func() time.Time
 	stall   time.Duration
 	started bool
-	gaps    []string
+	gaps    map[string]string // key → description
 	pending map[string]time.Time // partition → when its current batch was handed to the sink
 }
 
@@ -31,10 +31,21 @@ func (h *Health) Started() {
 	h.mu.Unlock()
 }
 
-// Gap records a gap; readiness stays false until the process restarts.
-func (h *Health) Gap(what string) {
+// Gap records a gap under key; readiness stays false until ClearGap(key)
+// (a recovery finished) or the process restarts.
+func (h *Health) Gap(key, what string) {
 	h.mu.Lock()
-	h.gaps = append(h.gaps, what)
+	if h.gaps == nil {
+		h.gaps = map[string]string{}
+	}
+	h.gaps[key] = what
+	h.mu.Unlock()
+}
+
+// ClearGap marks the gap under key as recovered.
+func (h *Health) ClearGap(key string) {
+	h.mu.Lock()
+	delete(h.gaps, key)
 	h.mu.Unlock()
 }
 

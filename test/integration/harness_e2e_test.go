@@ -45,6 +45,8 @@ type e2e struct {
 	runs     int
 	// accessKey is this scenario's DynamoDB Local namespace.
 	accessKey, secret string
+	// metricsAddr is passed to --metrics-addr ("" disables the server).
+	metricsAddr string
 }
 
 // newE2E creates a fresh table (pk S [+ sk]) with a NEW_AND_OLD_IMAGES stream.
@@ -160,7 +162,7 @@ func (e *e2e) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", "", "--log-level", "debug")
+	cmd := exec.Command(bin, "run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", e.metricsAddr, "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,9 @@ package integration
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +142,58 @@ func TestTrimmedStreamFailsLoudly(t *testing.T) {
 	if !strings.Contains(e.log(), "STREAM GAP") {
 		t.Fatalf("log does not say STREAM GAP:\n%s", e.log())
 	}
+}
+
+// TestMetricsAndHealth: /metrics counts what was read and written,
+// /healthz and /readyz answer while replicating.
+func TestMetricsAndHealth(t *testing.T) {
+	e := newE2E(t, "metrics", "", "")
+	e.metricsAddr = freeAddr(t)
+	e.writePipeline("", "")
+	e.start()
+	e.put(map[string]types.AttributeValue{"pk": s("a"), "v": n("1")})
+	e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")})
+	e.del(key1("a"))
+	e.converge(30 * time.Second)
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + e.metricsAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	_, m := get("/metrics")
+	for _, want := range []string{
+		fmt.Sprintf(`ddbsync_stream_records_read_total{table="%s"} 3`, e.table),
+		fmt.Sprintf(`ddbsync_documents_indexed_total{table="%s"} 2`, e.table),
+		fmt.Sprintf(`ddbsync_documents_deleted_total{table="%s"} 1`, e.table),
+		fmt.Sprintf(`ddbsync_stream_open_shards{table="%s"} 1`, e.table),
+		"ddbsync_bulk_request_duration_seconds_bucket",
+		"ddbsync_stream_get_records_calls_total",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(m, e.secret) {
+		t.Fatal("/metrics contains the AWS secret")
+	}
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -26,8 +26,11 @@ type Table struct {
 	Overlap time.Duration
 }
 
+// Prefix is the prefix of every checkpoint key of a table's backfill.
+func Prefix(table string) string { return "backfill/" + table + "/" }
+
 // MetaKey is the checkpoint key of a table's backfill record.
-func MetaKey(table string) string { return "backfill/" + table + "/meta" }
+func MetaKey(table string) string { return Prefix(table) + "meta" }
 
 // Meta keys inside the backfill record.
 const (
