@@ -7,8 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/stack/stack-up.sh
 . test/stack/env.sh
-go run ./test/demo create
+created=$(go run ./test/demo create)
+echo "$created"
 mkdir -p .ddbsync
+# DynamoDB Local is in memory: a new demo table has a new stream, so the
+# checkpoints of an earlier demo no longer apply.
+case "$created" in created*) rm -f .ddbsync/checkpoints.json ;; esac
 ./bin/ddbsync run -f pipeline.yaml --state-dir .ddbsync 2> .ddbsync/demo.log &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid; echo "ddbsync stopped (exit $?); log: .ddbsync/demo.log"' EXIT

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -54,12 +56,22 @@ func run(ctx context.Context) error {
 			return err
 		}
 		written := time.Now()
-		if !sleep(ctx, time.Second) {
+		// Wait (up to 5 s) until OpenSearch shows this write.
+		var n int
+		var doc string
+		for time.Since(written) < 5*time.Second {
+			if n, doc = search(ctx, osURL, pk); strings.Contains(doc, fmt.Sprintf(`"visits":%d`, i)) {
+				break
+			}
+			if !sleep(ctx, 20*time.Millisecond) {
+				return nil
+			}
+		}
+		fmt.Printf("%s  put %s visits=%d  →  OpenSearch (%d docs) after %4dms: %s\n",
+			time.Now().Format("15:04:05"), pk, i, n, time.Since(written).Milliseconds(), doc)
+		if !sleep(ctx, time.Until(written.Add(time.Second))) {
 			return nil
 		}
-		n, doc := search(ctx, osURL, pk)
-		fmt.Printf("%s  put %s visits=%d  →  OpenSearch: %d documents; %s = %s (%.1fs after the write)\n",
-			time.Now().Format("15:04:05"), pk, i, n, pk, doc, time.Since(written).Seconds())
 	}
 	return nil
 }
@@ -103,7 +115,7 @@ func search(ctx context.Context, base, id string) (int, string) {
 		Source json.RawMessage `json:"_source"`
 		Found  bool            `json:"found"`
 	}
-	get(ctx, base+"/"+table+"/_doc/"+id, &doc)
+	get(ctx, base+"/"+table+"/_doc/"+url.PathEscape(id), &doc)
 	if !doc.Found {
 		return count.Count, "(not yet)"
 	}
