@@ -39,3 +39,12 @@ clean:
 	rm -rf bin .ddbsync
 
 include test/stack/stack.mk
+
+# Fault-injection suite (test/faults, issue 5): SIGKILLs, OpenSearch killed / answering 429,
+# Toxiproxy network faults, shard rollovers, stream gaps. Starts the stack if it is down (and
+# leaves it up); kills and restarts the stack's OpenSearch once. The short subset runs in make test.
+.PHONY: test-faults
+test-faults: build ## full fault-injection suite against the local stack (brings it up; restarts its OpenSearch once)
+	bash test/stack/stack-up.sh
+	bash test/faults/toxiproxy.sh >/dev/null
+	. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/
