@@ -388,10 +388,12 @@ func (e *e2e) converge(timeout time.Duration) diff {
 	}
 }
 
-func s(v string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: v} }
-func n(v string) types.AttributeValue  { return &types.AttributeValueMemberN{Value: v} }
-func b(v []byte) types.AttributeValue  { return &types.AttributeValueMemberB{Value: v} }
-func key1(pk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk)} }
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+func b(v []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: v} }
+func key1(pk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": s(pk)}
+}
 
 func ttlInput(table string) *dynamodb.UpdateTimeToLiveInput {
 	return &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(table), TimeToLiveSpecification: &types.TimeToLiveSpecification{

@@ -23,7 +23,9 @@ func TestStreamAllTypes(t *testing.T) {
 	// double (the _source keeps the exact digits either way).
 	e.writePipeline("", `template_content: '{"mappings":{"properties":{"big":{"type":"double"}}}}'`)
 	e.start()
-	k := func(pk, sk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)} }
+	k := func(pk, sk string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
+	}
 	with := func(key map[string]types.AttributeValue, kv ...any) map[string]types.AttributeValue {
 		for i := 0; i < len(kv); i += 2 {
 			key[kv[i].(string)] = kv[i+1].(types.AttributeValue)
