@@ -136,13 +136,17 @@ func badRunFails(t *testing.T, e *e2e, want int, timeout time.Duration) string {
 	return e.log()
 }
 
-// badErrorLine returns the log line that carries the run's final error.
-func badErrorLine(log string) string {
+// badErrorLine returns (and logs, for the record) the log line that carries
+// the run's final error.
+func badErrorLine(t *testing.T, log string) string {
+	t.Helper()
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, "level=ERROR") {
+			t.Logf("ddbsync said: %s", l)
 			return l
 		}
 	}
+	t.Errorf("no ERROR line in the log:\n%s", log)
 	return ""
 }
 
@@ -358,7 +362,7 @@ func TestBadInputMissingTable(t *testing.T) {
 	e.writePipeline("", "")
 	e.table = real
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, "table "+missing, "does not exist")
 	badNoProgress(t, e, missing)
 }
@@ -394,7 +398,7 @@ func TestBadInputStreamDisabled(t *testing.T) {
 	e.writePipeline("", "")
 	e.put(key1("a")) // an item that must not be lost
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, "table "+other, "no stream", "NEW_AND_OLD_IMAGES")
 	badWantFold(t, msg, "say how to enable the stream", "update-table", "enable")
 	badNoProgress(t, e, other)
@@ -411,7 +415,7 @@ func TestBadInputKeysOnlyStream(t *testing.T) {
 	e.writePipeline("", "")
 	e.put(key1("a"))
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, "table "+other, "KEYS_ONLY", "NEW_AND_OLD_IMAGES")
 	badNoProgress(t, e, other)
 }
@@ -424,7 +428,7 @@ func TestBadInputPITROffWithExport(t *testing.T) {
 	e.put(key1("a"))
 	e.writePipeline(e.exportBlock(""), "")
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, "table "+e.table, "point-in-time recovery is disabled", "update-continuous-backups", "PointInTimeRecoveryEnabled=true")
 	if strings.Contains(log, "started export") {
 		t.Error("an export was started although PITR is off")
@@ -442,9 +446,13 @@ func TestBadInputMissingBucket(t *testing.T) {
 	bucket := fmt.Sprintf("ddbsync-no-such-bucket-%d", time.Now().UnixNano()%1e9)
 	e.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_prefix: e2e/%s\nstream:\n  start_position: LATEST", bucket, e.table), "")
 	log := badRunFails(t, e, 1, 2*time.Minute)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, "table "+e.table, bucket)
 	badWantFold(t, msg, "say the bucket does not exist", "NoSuchBucket", "does not exist")
+	// The bucket above may come from the export's FailureMessage (the
+	// emulator's names it; AWS's need not): ddbsync itself should say which
+	// setting to fix.
+	badWantFold(t, msg, "say how to fix it (create the bucket or correct export.s3_bucket)", "s3_bucket", "create the bucket")
 	badNoProgress(t, e, e.table)
 }
 
@@ -452,15 +460,17 @@ func TestBadInputMissingBucket(t *testing.T) {
 // with its own credentials) but ddbsync's credentials may not read it: the
 // error names the S3 key, says access was denied and how to fix it.
 func TestBadInputS3AccessDenied(t *testing.T) {
-	// newE2E's access key works for DynamoDB Local (any key does) but the S3
-	// server does not know it.
-	e := newE2E(t, "s3denied", "", "")
+	// The stack's access key with a wrong secret: DynamoDB Local and the
+	// export emulator do not check signatures (the emulator writes to S3 with
+	// its own credentials), the S3 server does and answers 403.
+	e := newE2EStackKey(t, "s3denied")
 	badCleanup(e, e.table)
 	e.put(key1("a"))
 	e.enablePITR()
+	e.secret = "wrong-secret-for-s3"
 	e.writePipeline(e.exportBlock(""), "")
 	log := badRunFails(t, e, 1, 2*time.Minute)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	key := regexp.MustCompile(`s3://` + regexp.QuoteMeta(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")+"/e2e/"+e.table+"/AWSDynamoDB/") + `[0-9]+-[0-9a-f]+/manifest-summary\.json`)
 	if !key.MatchString(msg) {
 		t.Errorf("error does not name the manifest's S3 key (%s):\n%s", key, msg)
@@ -484,7 +494,7 @@ func TestBadInputOpenSearchUnreachable(t *testing.T) {
 	badSinkHost(t, e, host)
 	start := time.Now()
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, host, "connection refused")
 	badWantFold(t, msg, "say how to fix it", "is OpenSearch running", "listening")
 	if d := time.Since(start); d > 30*time.Second {
@@ -523,7 +533,7 @@ func TestBadInputOpenSearch401(t *testing.T) {
 	os.Setenv("BAD_OS_PASSWORD", password) // inherited by the process e.start runs
 	t.Cleanup(func() { os.Unsetenv("BAD_OS_PASSWORD") })
 	log := badRunFails(t, e, 1, 60*time.Second)
-	msg := badErrorLine(log)
+	msg := badErrorLine(t, log)
 	badWant(t, msg, srv.URL, "401", "check username/password")
 	if strings.Contains(log, password) {
 		t.Errorf("the log prints the password:\n%s", log)
@@ -567,7 +577,7 @@ func TestBadInputTLSMismatch(t *testing.T) {
 		e.writePipeline("", "")
 		badSinkHost(t, e, srv.URL)
 		log := badRunFails(t, e, 1, 60*time.Second)
-		msg := badErrorLine(log)
+		msg := badErrorLine(t, log)
 		badWant(t, msg, srv.URL, "certificate", "set cert to the CA file")
 		badNoProgress(t, e, e.table)
 	})
@@ -578,7 +588,7 @@ func TestBadInputTLSMismatch(t *testing.T) {
 		e.writePipeline("", "")
 		badSinkHost(t, e, host)
 		log := badRunFails(t, e, 1, 60*time.Second)
-		msg := badErrorLine(log)
+		msg := badErrorLine(t, log)
 		badWant(t, msg, host, "use an http:// host")
 		badNoProgress(t, e, e.table)
 	})
@@ -692,7 +702,7 @@ func TestBadInputMappingConflict(t *testing.T) {
 	if code := e.wait(60 * time.Second); code != 1 {
 		t.Fatalf("exit %d, want 1 (rejected document without dlq_file):\n%s", code, e.log())
 	}
-	msg := badErrorLine(e.log())
+	msg := badErrorLine(t, e.log())
 	badWant(t, msg, "table "+e.table, "index "+e.index, `_id "bad"`, "400", "mapper_parsing_exception", "set dlq_file")
 
 	// The checkpoint is before the rejected record; nothing after it applied.
