@@ -581,6 +581,23 @@ func TestBadInputTLSMismatch(t *testing.T) {
 		badWant(t, msg, srv.URL, "certificate", "set cert to the CA file")
 		badNoProgress(t, e, e.table)
 	})
+	t.Run("certificate for another host name", func(t *testing.T) {
+		// httptest's certificate is for 127.0.0.1, ::1 and example.com: with
+		// its CA trusted, "localhost" fails only on the name.
+		srv, ca := badTLSProxy(t, stackEnv(t, "OPENSEARCH_URL"))
+		e := newE2E(t, "tlsname", "", "")
+		badCleanup(e, e.table)
+		host := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+		e.writePipeline("", "cert: "+ca)
+		badSinkHost(t, e, host)
+		log := badRunFails(t, e, 1, 60*time.Second)
+		msg := badErrorLine(t, log)
+		badWant(t, msg, host, "not valid for this host name")
+		if strings.Contains(msg, "set cert to the CA file") {
+			t.Error("the hint says to set cert, which is set and right: the host name is what is wrong")
+		}
+		badNoProgress(t, e, e.table)
+	})
 	t.Run("https URL for a plain HTTP server", func(t *testing.T) {
 		e := newE2E(t, "tlsplain", "", "")
 		badCleanup(e, e.table)
