@@ -269,5 +269,4 @@ func TestSecretsRun(t *testing.T) {
 			secCheck(t, "run output", out)
 		})
 	}
-
 }
