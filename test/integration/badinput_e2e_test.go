@@ -8,7 +8,6 @@ package integration
 // never a checkpoint past data that was not applied.
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -680,21 +679,19 @@ func badRecordSeq(t *testing.T, e *e2e, pk string) (shard, seq string) {
 	return "", ""
 }
 
-// badDLQ reads the dead-letter file.
+// badDLQ reads the complete lines of the dead-letter file.
 func badDLQ(t *testing.T, path string) []map[string]json.RawMessage {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []map[string]json.RawMessage
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 8<<20)
-	for sc.Scan() {
+	lines := strings.Split(string(b), "\n")
+	for _, l := range lines[:len(lines)-1] { // the last piece is "" or a line being written
 		var m map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("dlq line is not JSON: %s", sc.Text())
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("dlq line is not JSON: %s", l)
 		}
 		out = append(out, m)
 	}
@@ -720,13 +717,12 @@ func TestBadInputMappingConflict(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (rejected document without dlq_file):\n%s", code, e.log())
 	}
 	msg := badErrorLine(t, e.log())
-	// (The text log quotes the error, so the _id's quotes are escaped.)
-	badWant(t, msg, "table "+e.table, "index "+e.index, `_id \"bad\"`, "400", "mapper_parsing_exception", "set dlq_file")
-
 	// The checkpoint is before the rejected record. (Later changes sent in
 	// the same bulk may be applied already: they are replayed on restart
 	// and superseded, nothing is lost.)
 	shard, badSeq := badRecordSeq(t, e, "bad")
+	// (The text log quotes the error, so the _id's quotes are escaped.)
+	badWant(t, msg, "table "+e.table, "shard "+shard, "index "+e.index, `_id \"bad\"`, "400", "mapper_parsing_exception", "set dlq_file")
 	cp := e.checkpoints()["stream/"+e.table+"/shard/"+shard]
 	if cp.Sequence != "" && checkpoint.CompareSequence(cp.Sequence, badSeq) >= 0 {
 		t.Fatalf("shard %s checkpoint %s is at or past the rejected record %s", shard, cp.Sequence, badSeq)
@@ -883,6 +879,12 @@ func TestBadInputLargestItem(t *testing.T) {
 	big := func(pk, seed string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{"pk": s(pk), "n": n("1"), "payload": s(badBigString(size, seed))}
 	}
+	// The size is the limit: DynamoDB refuses 1 KB more.
+	tooBig := big("toobig", "X")
+	tooBig["more"] = s(strings.Repeat("m", 1024))
+	if _, err := e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: tooBig}); err == nil || !strings.Contains(err.Error(), "size") {
+		t.Fatalf("DynamoDB did not refuse an item over 400 KB for its size (%v): this test's item is not the largest", err)
+	}
 	e.put(big("scanned", "A"))
 	e.writePipeline("scan:\n  segments: 1\nstream:\n  start_position: LATEST", "")
 	e.start()
@@ -952,5 +954,65 @@ func TestBadInputUnicodeAndControlCharacters(t *testing.T) {
 	d := e.converge(60 * time.Second)
 	if d.items != len(keys)-2 {
 		t.Fatalf("%d items, want %d", d.items, len(keys)-2)
+	}
+}
+
+// TestBadInputExpressionUnresolvable: a format string that cannot be
+// evaluated for one item (routing "${/tenant}" on an item without tenant).
+// Without dlq_file run stops naming the table, the item, the option and the
+// missing value, with the shard checkpoint before that record; with dlq_file
+// the item is dead-lettered and the stream goes on (as Data Prepper does
+// for an index it cannot resolve).
+func TestBadInputExpressionUnresolvable(t *testing.T) {
+	e := newE2E(t, "unresolvable", "", "")
+	badCleanup(e, e.table)
+	e.writePipeline("", `routing: "${/tenant}"`)
+	e.start()
+	e.put(map[string]types.AttributeValue{"pk": s("a"), "tenant": s("t1")})
+	e.converge(30 * time.Second)
+	e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")}) // no tenant
+	e.put(map[string]types.AttributeValue{"pk": s("c"), "tenant": s("t2")})
+	if code := e.wait(60 * time.Second); code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, e.log())
+	}
+	msg := badErrorLine(t, e.log())
+	shard, seq := badRecordSeq(t, e, "b")
+	badWant(t, msg, "table "+e.table, "shard "+shard, `item \"b\"`, "routing", "/tenant")
+	badWantFold(t, msg, "say how to go on (fix the item or the option, or set dlq_file)", "dlq_file")
+	if cp := e.checkpoints()["stream/"+e.table+"/shard/"+shard]; cp.Sequence != "" && checkpoint.CompareSequence(cp.Sequence, seq) >= 0 {
+		t.Fatalf("shard %s checkpoint %s is at or past the unresolvable record %s", shard, cp.Sequence, seq)
+	}
+
+	dlq := filepath.Join(e.dir, "dlq.jsonl")
+	e.writePipeline("", "routing: \"${/tenant}\"\ndlq_file: "+dlq)
+	e.start()
+	deadline := time.Now().Add(60 * time.Second)
+	var entries []map[string]json.RawMessage
+	for {
+		if e.proc != nil {
+			select {
+			case <-e.procDone:
+				code := e.proc.ProcessState.ExitCode()
+				e.proc = nil
+				t.Fatalf("with dlq_file, run still stopped (exit %d) instead of dead-lettering the item:\n%s", code, e.log())
+			default:
+			}
+		}
+		d := e.compare()
+		if _, err := os.Stat(dlq); err == nil {
+			entries = badDLQ(t, dlq)
+		}
+		if len(entries) > 0 && len(d.missing) == 1 && d.missing[0] == "b" && len(d.extra)+len(d.stale) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want exactly 'b' missing and dead-lettered: %s; %d dlq entries", d, len(entries))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var id string
+	_ = json.Unmarshal(entries[0]["id"], &id)
+	if id != "b" || !strings.Contains(string(entries[0]["error"]), "/tenant") || len(entries[0]["document"]) < 3 {
+		t.Errorf("dlq entry lacks what a replay needs: %s", mustJSON(entries[0]))
 	}
 }
