@@ -40,6 +40,7 @@ const usage = `ddbsync keeps an OpenSearch index equal to a DynamoDB table.
 Usage:
   ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
   ddbsync validate [-f pipeline.yaml]
+  ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
   ddbsync version
 
 Global flags (before or after the subcommand):
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "verify":
+		return cmdVerify(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "ddbsync %s\n", version)
 		return exitOK

@@ -279,7 +279,7 @@ func (c *checker) compare(ctx context.Context, rep *TableReport) ([]*candidate, 
 		}
 	}
 	cands = append(cands, sc.unresolved...)
-	c.log.Info("compared", "items", rep.Items, "docs", rep.Docs, "candidates", len(cands))
+	c.log.Debug("compared", "items", rep.Items, "docs", rep.Docs, "candidates", len(cands))
 	kept, settled, err := c.recheck(ctx, cands)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbsync/ddbsync/internal/app"
+	"github.com/ddbsync/ddbsync/internal/config"
+	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
+	"github.com/ddbsync/ddbsync/internal/verify"
+)
+
+// exitDifferences is verify's exit code when the index is not equal to
+// the table (after the repair with --repair).
+const exitDifferences = 4
+
+const verifyHelp = `Usage: ddbsync verify [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
+
+Compares every table of the pipeline file with the documents of each of its
+opensearch sinks: reads the whole table (consistent parallel Scan, each item
+converted exactly as 'run' converts it) and the whole index (scroll), and
+reports missing documents (an item without its document), extra documents
+(a document without its item) and stale documents (bytes that differ from
+the item's). Each difference is re-read after --recheck-after (GetItem and
+a real-time GET) and kept only if it still differs, so replication in
+flight is tolerated; 'ddbsync run' may keep running.
+
+--repair then fixes what remains: missing and stale documents are indexed
+from the item, extra documents deleted, with external version
+(read time − 60 s) × 10⁶ − 1: any stream change made after the read has a
+higher version and wins; a document newer than that is reported as skipped,
+never overwritten.
+
+Exit codes: 0 equal (after the repair with --repair), 4 differences remain,
+1 failed (AWS or OpenSearch errors), 2 invalid command line or pipeline file,
+or --repair with a sink whose versions cannot be ordered (not external).
+
+Flags:
+`
+
+func cmdVerify(args []string, stdout, stderr io.Writer) int {
+	var c common
+	fs := newFlagSet("verify", verifyHelp, stderr)
+	c.register(fs)
+	repair := fs.Bool("repair", false, "fix the differences that remain after the re-check")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	segments := fs.Int("segments", 4, "parallel Scan segments per table")
+	recheck := fs.Duration("recheck-after", 5*time.Second, "wait before re-reading a difference")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 || *segments < 1 || *recheck < 0 {
+		fmt.Fprintln(stderr, "ddbsync verify: unexpected arguments, --segments below 1 or a negative --recheck-after")
+		return exitUsage
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ddbsync:", err)
+		return exitUsage
+	}
+	f, ok := load(c.file, stderr)
+	if !ok {
+		return exitConfig
+	}
+	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+	var targets int
+	for _, p := range f.Pipelines {
+		for _, t := range verify.Targets(p, local) {
+			targets++
+			if *repair {
+				if err := verify.CanRepair(t.Sink); err != nil {
+					fmt.Fprintf(stderr, "%s: pipeline %s sink %d: %v\n", c.file, p.Name, t.SinkIndex, err)
+					return exitConfig
+				}
+			}
+		}
+	}
+	if targets == 0 {
+		fmt.Fprintf(stderr, "%s: no table has an opensearch sink to verify\n", c.file)
+		return exitConfig
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts := verify.Options{Segments: *segments, RecheckAfter: *recheck, Repair: *repair, Logger: log}
+	prog := newProgress(stderr)
+	opts.Progress = prog.show
+	rep := &verify.Report{Repair: *repair, Equal: true}
+	err = verifyAll(ctx, f, local, opts, rep)
+	prog.done()
+	if err != nil {
+		log.Error("verify failed", "err", err)
+		return exitFailed
+	}
+	for _, t := range rep.Tables {
+		if t.Remaining > 0 {
+			rep.Equal = false
+		}
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		log.Error("write report", "err", err)
+		return exitFailed
+	}
+	if !rep.Equal {
+		return exitDifferences
+	}
+	return exitOK
+}
+
+// verifyAll checks every table × opensearch sink of f, in file order.
+func verifyAll(ctx context.Context, f *config.File, local bool, opts verify.Options, rep *verify.Report) error {
+	indices := map[*config.OpenSearch]verify.Index{}
+	for _, p := range f.Pipelines {
+		targets := verify.Targets(p, local)
+		if len(targets) == 0 {
+			continue
+		}
+		awsCfg, err := app.AWSConfig(ctx, p.Source.AWS)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		ddb := dynamodb.NewFromConfig(awsCfg)
+		for _, t := range targets {
+			idx, ok := indices[t.Sink]
+			if !ok {
+				sinkAWS := &awsCfg
+				if t.Sink.AWS != nil { // SigV4 with the sink's own region and role, as run does
+					cfg, err := app.AWSConfig(ctx, *t.Sink.AWS)
+					if err != nil {
+						return fmt.Errorf("pipeline %s sink %d: %w", p.Name, t.SinkIndex, err)
+					}
+					sinkAWS = &cfg
+				}
+				client, err := sinkos.NewClient(t.Sink, sinkAWS)
+				if err != nil {
+					return fmt.Errorf("pipeline %s sink %d: %w", p.Name, t.SinkIndex, err)
+				}
+				idx = verify.NewIndex(client, opts.Logger)
+				indices[t.Sink] = idx
+			}
+			tr, err := verify.Check(ctx, ddb, idx, t, opts)
+			if err != nil {
+				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
+			}
+			rep.Tables = append(rep.Tables, tr)
+		}
+	}
+	return nil
+}
+
+// progress prints a one-line status on a terminal; it does nothing when
+// standard error is not one.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown bool
+}
+
+func newProgress(w io.Writer) *progress {
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return &progress{w: w}
+		}
+	}
+	return &progress{}
+}
+
+func (p *progress) show(t verify.Target, items, docs int64) {
+	if p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r\033[K%s: %d items scanned, %d documents read", t.Table, items, docs)
+	p.shown = true
+}
+
+func (p *progress) done() {
+	if p.w == nil || !p.shown {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.w, "\r\033[K")
+}
