@@ -150,7 +150,7 @@ func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 // TestExportResumeAfterSIGKILLMidFile: killed while a data file is half
 // loaded, ddbsync reuses the export and resumes that file from its line.
 func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
-	const count = 40_000
+	const count = 20_000
 	e := newE2EStackKey(t, "exportkill")
 	e.load(count)
 	e.enablePITR()
