@@ -529,8 +529,7 @@ func TestBadInputOpenSearch401(t *testing.T) {
 	e.put(key1("a"))
 	e.writePipeline("", "username: admin\npassword: \"${env:BAD_OS_PASSWORD}\"")
 	badSinkHost(t, e, srv.URL)
-	os.Setenv("BAD_OS_PASSWORD", password) // inherited by the process e.start runs
-	t.Cleanup(func() { os.Unsetenv("BAD_OS_PASSWORD") })
+	t.Setenv("BAD_OS_PASSWORD", password) // inherited by the process e.start runs
 	log := badRunFails(t, e, 1, 60*time.Second)
 	msg := badErrorLine(t, log)
 	badWant(t, msg, srv.URL, "401", "check username/password")

@@ -34,13 +34,16 @@ const (
 // secForms are the ways a secret could show: as is, URL-escaped, or inside
 // a basic auth header.
 func secForms() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"OpenSearch password":           secPassword,
-		"OpenSearch password, escaped":  url.QueryEscape(secPassword),
 		"basic auth header":             base64.StdEncoding.EncodeToString([]byte(secUser + ":" + secPassword)),
 		"AWS secret access key":         secAWS,
 		"AWS secret access key, prefix": secAWS[:16],
 	}
+	if esc := url.QueryEscape(secPassword); esc != secPassword {
+		m["OpenSearch password, escaped"] = esc
+	}
+	return m
 }
 
 // secCheck fails when text holds a secret in any form.
@@ -101,6 +104,12 @@ p:
 		{"the password where a duration goes", `        hosts: ["https://search.example.com:9200"]
         connect_timeout: "${env:OS_PASSWORD}"
         index_type: "${env:OS_PASSWORD}"
+`, false},
+		{"literal password (not from the environment)", `        hosts: ["https://search.example.com:9200", "https://` + secUser + `:` + secPassword + `@other.example.com:9200"]
+        username: ` + secUser + `
+        password: "` + secPassword + `"
+`, true},
+		{"literal password with a '/' in a host URL", `        hosts: ["https://` + secUser + `:` + secPassword + `/1@search.example.com:9200"]
 `, false},
 		{"the password in a bad host URL", `        hosts: ["ftp://` + secUser + `:${env:OS_PASSWORD}@search.example.com:9200", "${env:OS_PASSWORD}"]
 `, false},
