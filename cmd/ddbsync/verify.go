@@ -32,7 +32,8 @@ converted exactly as 'run' converts it) and the whole index (scroll), and
 reports missing documents (an item without its document), extra documents
 (a document without its item) and stale documents (bytes that differ from
 the item's). Each difference is re-read after --recheck-after (GetItem and
-a real-time GET) and kept only if it still differs, so replication in
+a real-time GET) and kept only if it still differs (one whose item or
+document keeps changing is re-read up to 5 times), so replication in
 flight is tolerated; 'ddbsync run' may keep running.
 
 --repair then fixes what remains: missing and stale documents are indexed
@@ -66,7 +67,8 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ddbsync verify: unexpected arguments, --segments below 1 or a negative --recheck-after")
 		return exitUsage
 	}
-	log, err := c.logger(stderr)
+	prog := newProgress(stderr)
+	log, err := c.logger(prog) // a log line first clears the progress line
 	if err != nil {
 		fmt.Fprintln(stderr, "ddbsync:", err)
 		return exitUsage
@@ -96,7 +98,6 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	opts := verify.Options{Segments: *segments, RecheckAfter: *recheck, Repair: *repair, Logger: log}
-	prog := newProgress(stderr)
 	opts.Progress = prog.show
 	rep := &verify.Report{Repair: *repair, Equal: true}
 	err = verifyAll(ctx, f, local, opts, rep)
@@ -166,25 +167,26 @@ func verifyAll(ctx context.Context, f *config.File, local bool, opts verify.Opti
 	return nil
 }
 
-// progress prints a one-line status on a terminal; it does nothing when
-// standard error is not one.
+// progress prints a one-line status on standard error when it is a
+// terminal, and is the writer of the log, which clears that line first.
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
+	tty   bool
 	shown bool
 }
 
 func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
 	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return &progress{w: w}
-		}
+		st, err := f.Stat()
+		p.tty = err == nil && st.Mode()&os.ModeCharDevice != 0
 	}
-	return &progress{}
+	return p
 }
 
 func (p *progress) show(t verify.Target, items, docs int64) {
-	if p.w == nil {
+	if !p.tty {
 		return
 	}
 	p.mu.Lock()
@@ -193,11 +195,23 @@ func (p *progress) show(t verify.Target, items, docs int64) {
 	p.shown = true
 }
 
-func (p *progress) done() {
-	if p.w == nil || !p.shown {
-		return
-	}
+// Write clears the status line, then writes b (a log line).
+func (p *progress) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprint(p.w, "\r\033[K")
+	p.clear()
+	return p.w.Write(b)
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+}
+
+func (p *progress) clear() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
 }

@@ -206,3 +206,26 @@ func TestCanRepair(t *testing.T) {
 		})
 	}
 }
+
+func TestDateNamedIndexMatchesByID(t *testing.T) {
+	tab := newFakeTable(item("a", "1"), item("b", "2"), item("c", "3"))
+	idx := &fakeIndex{}
+	idx.set("t-2020", "a", docOf(t, item("a", "0")), 1) // an older copy
+	idx.set("t-2022", "a", docOf(t, item("a", "1")), 5) // the current one
+	idx.set("t-2021", "b", docOf(t, item("b", "2")), 3) // written in an earlier year
+	tg := target()
+	tg.Sink.Index = expr.MustParse("t-%{yyyy}")
+	rep, err := Check(context.Background(), tab, idx, tg, opts(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Missing != 1 || rep.Extra != 0 || rep.Stale != 0 || rep.Remaining != 0 || len(rep.Notes) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if d, ok := idx.doc("t-2023", "c"); !ok || d.version != RepairVersion(now) {
+		t.Fatalf("missing c not written to the current index: %+v", idx.docs)
+	}
+	if len(rep.Read) != 1 || rep.Read[0] != "t-*" {
+		t.Fatalf("indices read %v", rep.Read)
+	}
+}

@@ -82,15 +82,30 @@ func (s state) kind(bodies bool) (k Kind, differs bool) {
 
 // candidate is a difference found by the bulk comparison, to be re-read.
 type candidate struct {
-	key     DocKey
-	first   state                           // as the scan and the index read saw it
-	itemKey map[string]types.AttributeValue // primary key to GetItem; nil when unknown
-	routing string                          // routing of the document, "" when none
-	reason  string                          // set when it cannot be re-read or repaired
-	last    state                           // the latest read
-	item    map[string]types.AttributeValue // the item of the latest re-read (nil: none)
-	readAt  time.Time                       // host time of the latest GetItem
-	moving  bool                            // the last re-read saw something change
+	// key is where the document should be; its Index is "" when documents
+	// are matched by _id alone (date-named indices).
+	key       DocKey
+	docIndex  string                          // where the document was last seen ("" when none)
+	itemIndex string                          // where the item's document belongs ("" when unknown)
+	first     state                           // as the scan and the index read saw it
+	itemKey   map[string]types.AttributeValue // primary key to GetItem; nil when unknown
+	routing   string                          // routing of the document, "" when none
+	reason    string                          // set when it cannot be re-read or repaired
+	last      state                           // the latest read
+	item      map[string]types.AttributeValue // the item of the latest re-read (nil: none)
+	readAt    time.Time                       // host time of the latest GetItem
+	moving    bool                            // the last re-read saw something change
+}
+
+// index is where the candidate's document is, or should be.
+func (cd *candidate) index() string {
+	switch {
+	case cd.docIndex != "":
+		return cd.docIndex
+	case cd.itemIndex != "":
+		return cd.itemIndex
+	}
+	return cd.key.Index
 }
 
 // comparer holds the items' fingerprints while the index is read; each

@@ -75,7 +75,7 @@ func (c *checker) reread(ctx context.Context, cands []*candidate) error {
 		batch := cands[start:min(start+getBatch, len(cands))]
 		reqs := make([]GetRequest, len(batch))
 		for i, cd := range batch {
-			reqs[i] = GetRequest{Index: cd.key.Index, ID: cd.key.ID, Routing: cd.routing}
+			reqs[i] = GetRequest{Index: cd.index(), ID: cd.key.ID, Routing: cd.routing}
 		}
 		hits, err := c.idx.Get(ctx, reqs)
 		if err != nil {
@@ -85,7 +85,9 @@ func (c *checker) reread(ctx context.Context, cands []*candidate) error {
 			h := hits[i]
 			cd.last.hasDoc = h.Found
 			cd.last.docFP, cd.last.docVersion = Fingerprint{}, 0
+			cd.docIndex = ""
 			if h.Found {
+				cd.docIndex = reqs[i].Index
 				cd.last.docFP, cd.last.docVersion = FingerprintOf(h.Source), h.Version
 				if h.Routing != "" {
 					cd.routing = h.Routing
@@ -110,9 +112,10 @@ func (c *checker) rereadItem(ctx context.Context, cd *candidate) error {
 		return err
 	}
 	it, err := c.conv.convert(item, 0)
-	if err != nil || (DocKey{Index: it.Index, ID: it.ID}) != cd.key {
+	if err != nil || c.docKey(it.Index, it.ID) != cd.key {
 		return nil
 	}
+	cd.itemIndex = it.Index
 	cd.item = item
 	cd.last.hasItem, cd.last.itemFP = true, FingerprintOf(it.Event.Doc)
 	if it.Routing != "" && cd.routing == "" {

@@ -37,7 +37,7 @@ func (c *checker) repair(ctx context.Context, kept []*candidate) (RepairReport, 
 	var rep RepairReport
 	note := func(cd *candidate, why string) {
 		if len(rep.Examples) < c.o.Examples {
-			rep.Examples = append(rep.Examples, Example{Index: cd.key.Index, ID: cd.key.ID, Reason: why})
+			rep.Examples = append(rep.Examples, Example{Index: cd.index(), ID: cd.key.ID, Reason: why})
 		}
 	}
 	var items []bulk.Item
@@ -110,7 +110,7 @@ func (c *checker) repairItem(cd *candidate) (bulk.Item, string) {
 		return bulk.Item{}, "ttl_deletes is keep: documents of expired items stay in the index"
 	}
 	ev := &change.Event{Table: c.t.Table, Op: change.OpDelete, ID: cd.key.ID, Version: v}
-	return bulk.Item{Action: bulk.ActionDelete, Index: cd.key.Index, ID: cd.key.ID, Routing: cd.routing,
+	return bulk.Item{Action: bulk.ActionDelete, Index: cd.index(), ID: cd.key.ID, Routing: cd.routing,
 		Version: v, VersionType: bulk.VersionExternal, Event: ev}, ""
 }
 

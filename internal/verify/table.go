@@ -94,7 +94,7 @@ func (s *scanned) keyFor(k tableKey, dk DocKey) map[string]types.AttributeValue 
 // scanTable reads every item with a consistent parallel Scan and records
 // each item's document fingerprint in cmp.
 func scanTable(ctx context.Context, api DynamoDB, ref string, k tableKey, conv converter, cmp *comparer,
-	segments, pageSize int, progress func(n int), log *slog.Logger) (*scanned, error) {
+	segments, pageSize int, byID bool, progress func(n int), log *slog.Logger) (*scanned, error) {
 	var mu sync.Mutex
 	out := &scanned{keys: map[DocKey]map[string]types.AttributeValue{}, indices: map[string]bool{}, names: map[string]string{}}
 	g, gctx := errgroup.WithContext(ctx)
@@ -111,7 +111,7 @@ func scanTable(ctx context.Context, api DynamoDB, ref string, k tableKey, conv c
 					return fmt.Errorf("scan table %s segment %d: %w", ref, seg, err)
 				}
 				mu.Lock()
-				err = out.add(page.Items, k, conv, cmp)
+				err = out.add(page.Items, k, conv, cmp, byID)
 				mu.Unlock()
 				if err != nil {
 					return fmt.Errorf("scan table %s segment %d: %w", ref, seg, err)
@@ -131,7 +131,7 @@ func scanTable(ctx context.Context, api DynamoDB, ref string, k tableKey, conv c
 }
 
 // add records one page of items; the caller holds the lock.
-func (s *scanned) add(items []map[string]types.AttributeValue, k tableKey, conv converter, cmp *comparer) error {
+func (s *scanned) add(items []map[string]types.AttributeValue, k tableKey, conv converter, cmp *comparer, byID bool) error {
 	for _, item := range items {
 		s.items++
 		it, err := conv.convert(item, 0)
@@ -152,6 +152,9 @@ func (s *scanned) add(items []map[string]types.AttributeValue, k tableKey, conv 
 			s.names[name], s.indices[name] = name, true
 		}
 		dk := DocKey{Index: name, ID: it.ID}
+		if byID {
+			dk.Index = ""
+		}
 		if !cmp.addItem(dk, FingerprintOf(it.Event.Doc)) {
 			s.unresolved = append(s.unresolved, &candidate{
 				key: dk, first: state{hasItem: true}, itemKey: k.keyOf(item),

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -155,6 +156,17 @@ type checker struct {
 	// idIsKey: the sink's document_id is the primary_key (so an _id
 	// can be turned back into a key).
 	idIsKey bool
+	// byID: the index name has a date pattern, so an item's document may
+	// be in any of the dated indices: documents are matched by _id alone.
+	byID bool
+}
+
+// docKey is the DocKey of a document of the given index and _id.
+func (c *checker) docKey(index, id string) DocKey {
+	if c.byID {
+		index = ""
+	}
+	return DocKey{Index: index, ID: id}
 }
 
 // Check compares one table with one sink's documents and, with
@@ -185,7 +197,7 @@ func Check(ctx context.Context, ddb DynamoDB, idx Index, t Target, o Options) (T
 		if cd.moving {
 			why += " (still changing after every re-check)"
 		}
-		rep.add(k, Example{Index: cd.key.Index, ID: cd.key.ID, Reason: why}, o.Examples)
+		rep.add(k, Example{Index: cd.index(), ID: cd.key.ID, Reason: why}, o.Examples)
 	}
 	rep.Remaining = rep.Differences()
 	if !c.bodies {
@@ -223,6 +235,7 @@ func newChecker(ctx context.Context, ddb DynamoDB, idx Index, t Target, o Option
 		ddb: ddb, idx: idx, t: t, o: o, log: log, key: k, bodies: t.Sink.Pipeline == nil,
 		conv:    converter{table: backfill.Table{Name: t.Table, Key: k.Key}, res: res, at: o.Now()},
 		idIsKey: perr == nil && pit.ID == probe.ID,
+		byID:    strings.Contains(res.IndexTemplate().String(), "%{"),
 	}, nil
 }
 
@@ -239,7 +252,7 @@ func (c *checker) compare(ctx context.Context, rep *TableReport) ([]*candidate, 
 	}
 	cmp := newComparer(c.bodies)
 	var mu atomicFlag
-	sc, err := scanTable(ctx, c.ddb, c.t.ref(), c.key, c.conv, cmp, c.o.Segments, c.o.PageSize, func(n int) {
+	sc, err := scanTable(ctx, c.ddb, c.t.ref(), c.key, c.conv, cmp, c.o.Segments, c.o.PageSize, c.byID, func(n int) {
 		items.Add(int64(n))
 		if mu.try() {
 			progress(false)
@@ -252,23 +265,15 @@ func (c *checker) compare(ctx context.Context, rep *TableReport) ([]*candidate, 
 	rep.Items = sc.items
 	rep.Read = indexNames(c.conv.res, c.t.Table, sc.indices)
 	c.idx.Refresh(ctx, rep.Read)
-	err = c.idx.Read(ctx, rep.Read, func(h Hit) error {
+	older, err := c.readIndex(ctx, rep.Read, cmp, sc, func() {
 		docs.Add(1)
 		progress(false)
-		cd := cmp.addDoc(DocKey{Index: h.Index, ID: h.ID}, FingerprintOf(h.Source), h.Version)
-		if cd == nil {
-			return nil
-		}
-		cd.routing = h.Routing
-		if cd.first.hasItem {
-			cd.itemKey = sc.keyFor(c.key, cd.key)
-		} else {
-			cd.itemKey = c.key.docKey(h.ID, h.Source, c.idIsKey)
-		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if older > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the index name has a date pattern: documents are matched by _id across indices, and %d older cop(ies) with a lower version were ignored", older))
 	}
 	progress(true)
 	rep.Docs = int(docs.Load())
