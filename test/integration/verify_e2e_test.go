@@ -231,7 +231,7 @@ func TestVerifyWhileReplicating(t *testing.T) {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	code, r := e.verify("--recheck-after", "3s")
+	code, r := e.verify() // the default --recheck-after 5s
 	close(stop)
 	wg.Wait()
 	if code != 0 || !r.Equal {
