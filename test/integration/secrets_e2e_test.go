@@ -237,6 +237,28 @@ func TestSecretsRun(t *testing.T) {
 		secCheck(t, "run log", e.log())
 	})
 
+	t.Run("password in the host URL, OpenSearch gone mid-run", func(t *testing.T) {
+		// The bulk path's connection errors are retried and logged.
+		target, _ := url.Parse(stackEnv(t, "OPENSEARCH_URL"))
+		srv := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+		t.Cleanup(srv.Close)
+		e := newE2E(t, "secgone", "", "")
+		badCleanup(e, e.table)
+		e.secret = secAWS
+		t.Setenv("OS_PASSWORD", secPassword)
+		e.writePipeline("", "")
+		badSinkHost(t, e, strings.Replace(srv.URL, "http://", "http://"+secUser+":${env:OS_PASSWORD}@", 1))
+		e.start()
+		e.put(map[string]types.AttributeValue{"pk": s("a"), "v": n("1")})
+		e.converge(30 * time.Second)
+		srv.CloseClientConnections()
+		srv.Close()
+		e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")})
+		e.waitLog("bulk retry", 60*time.Second)
+		e.kill() // SIGTERM would wait out the shutdown grace for the bulk in flight
+		secCheck(t, "run log", e.log())
+	})
+
 	for _, format := range []string{"text", "json"} {
 		t.Run("401 at start-up, "+format, func(t *testing.T) {
 			srv, gotAuth := badAuthServer(t)
