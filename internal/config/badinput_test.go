@@ -77,14 +77,10 @@ func TestBadInputLiteralSecretNeverInSummary(t *testing.T) {
 			"%#v":         fmt.Sprintf("%#v", f.Pipelines[0].Sinks[0].OpenSearch),
 			"%s":          fmt.Sprintf("%s", f.Pipelines[0].Sinks[0].OpenSearch.Password),
 		} {
-			// The URL's own password and the external ID / header override
-			// are not the Secret type; only the summary must hide those.
+			// A password inside a host URL is a plain string in the model:
+			// only the summary must hide that one.
 			if what != "Summary" && what != "Unsupported" && strings.Contains(host, "@") {
 				continue
-			}
-			if what != "Summary" && what != "Unsupported" {
-				text = strings.ReplaceAll(text, f.Pipelines[0].Source.AWS.STSExternalID, "")
-				text = strings.ReplaceAll(text, f.Pipelines[0].Source.AWS.STSHeaderOverrides["X-Secret"], "")
 			}
 			if l := biLeaks(text); len(l) > 0 {
 				t.Errorf("host %s: %s prints the secret (%q):\n%s", host, what, l, text)
