@@ -85,7 +85,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
-			runs = append(runs, &tableRun{
+			ref := t.TableARN
+			if local {
+				ref = info.Name
+			}
+			sweeper, err := newSweeper(ctx, ddb, ref, p, t, o.Logger.With("pipeline", p.Name, "table", info.Name))
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
+			runs = append(runs, &tableRun{sweeper: sweeper,
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: s3c, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,

@@ -4,6 +4,8 @@
 package config
 
 import (
+	"encoding/json"
+	"log/slog"
 	"time"
 
 	"github.com/ddbsync/ddbsync/internal/expr"
@@ -197,6 +199,12 @@ func (s Secret) String() string {
 
 // GoString redacts the value in %#v.
 func (s Secret) GoString() string { return s.String() }
+
+// LogValue redacts the value in slog output (text and JSON handlers).
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON redacts the value in JSON.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Value returns the secret itself, for the one place that needs it.
 func (s Secret) Value() string { return string(s) }

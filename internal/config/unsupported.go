@@ -31,8 +31,6 @@ func unsupportedOptions() []unsupportedOption {
 			eachOpenSearch(func(o *OpenSearch) bool { return o.DLQS3 != nil }, "dlq.s3")},
 		{"export format ION", "export with DYNAMODB_JSON (the default)",
 			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
-		{"on_gap: rebackfill", "use on_gap: stop and re-backfill by hand (delete the table's state and restart)",
-			eachTable(func(t *Table) bool { return t.Stream != nil && t.Stream.OnGap == OnGapRebackfill }, "stream.on_gap")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
 			eachOpenSearch(func(o *OpenSearch) bool {
 				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled

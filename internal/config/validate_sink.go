@@ -130,7 +130,9 @@ func checkHost(h string) error {
 }
 
 // redactURL hides the password in a URL's user information ("user:pass@"),
-// by text so that it works on URLs that do not parse.
+// by text so that it works on URLs that do not parse. The user information
+// ends at the last '@' (an unescaped password may hold '/', '?', '#' or '@'),
+// so a path holding '@' is over-redacted, which is the safe side.
 func redactURL(h string) string {
 	start := strings.Index(h, "://")
 	if start < 0 {
@@ -138,11 +140,7 @@ func redactURL(h string) string {
 	} else {
 		start += 3
 	}
-	end := len(h)
-	if i := strings.IndexAny(h[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	at := strings.LastIndexByte(h[start:end], '@')
+	at := strings.LastIndexByte(h[start:], '@')
 	if at < 0 {
 		return h
 	}
