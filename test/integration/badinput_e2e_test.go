@@ -769,7 +769,7 @@ func TestBadInputMappingConflict(t *testing.T) {
 	if str("id") != "bad" || str("action") != "index" || str("table") != e.table || str("index") != e.index ||
 		str("version_type") != "external" || version <= 0 || status != 400 ||
 		errObj.Type != "mapper_parsing_exception" || errObj.Reason == "" || key.PartitionKey != "bad" {
-		t.Errorf("dlq entry lacks what a replay needs: %s", mustJSON(en))
+		t.Errorf("dlq entry lacks what a replay needs: %s", badJSON(en))
 	}
 	// The document is byte for byte the one the converter makes (exact digits).
 	want, err := ddbjson.Item(badItem)
@@ -787,7 +787,7 @@ func TestBadInputMappingConflict(t *testing.T) {
 	e.converge(30 * time.Second)
 }
 
-func mustJSON(v any) string {
+func badJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
@@ -1012,6 +1012,6 @@ func TestBadInputExpressionUnresolvable(t *testing.T) {
 	var id string
 	_ = json.Unmarshal(entries[0]["id"], &id)
 	if id != "b" || !strings.Contains(string(entries[0]["error"]), "/tenant") || len(entries[0]["document"]) < 3 {
-		t.Errorf("dlq entry lacks what a replay needs: %s", mustJSON(entries[0]))
+		t.Errorf("dlq entry lacks what a replay needs: %s", badJSON(entries[0]))
 	}
 }
