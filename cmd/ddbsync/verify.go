@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbsync/ddbsync/internal/app"
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
 	"github.com/ddbsync/ddbsync/internal/verify"
@@ -57,6 +58,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	segments := fs.Int("segments", 4, "parallel Scan segments per table")
 	recheck := fs.Duration("recheck-after", 5*time.Second, "wait before re-reading a difference")
+	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's checkpoint directory, read (not locked) for each table's version generation (env DDBSYNC_STATE_DIR)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -100,7 +102,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	opts := verify.Options{Segments: *segments, RecheckAfter: *recheck, Repair: *repair, Logger: log}
 	opts.Progress = prog.show
 	rep := &verify.Report{Repair: *repair, Equal: true}
-	err = verifyAll(ctx, f, local, opts, rep)
+	err = verifyAll(ctx, f, local, *stateDir, opts, rep)
 	prog.done()
 	if err != nil {
 		log.Error("verify failed", "err", err)
@@ -127,7 +129,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 }
 
 // verifyAll checks every table × opensearch sink of f, in file order.
-func verifyAll(ctx context.Context, f *config.File, local bool, opts verify.Options, rep *verify.Report) error {
+func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string, opts verify.Options, rep *verify.Report) error {
 	indices := map[*config.OpenSearch]verify.Index{}
 	for _, p := range f.Pipelines {
 		targets := verify.Targets(p, local)
@@ -157,7 +159,13 @@ func verifyAll(ctx context.Context, f *config.File, local bool, opts verify.Opti
 				idx = verify.NewIndex(client, opts.Logger)
 				indices[t.Sink] = idx
 			}
-			tr, err := verify.Check(ctx, ddb, idx, t, opts)
+			// Repairs are written in the table's current version generation
+			// (it moves on at every re-backfill after a stream gap).
+			topts := opts
+			if topts.Generation, err = checkpoint.ReadGeneration(stateDir, t.Table); err != nil {
+				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
+			}
+			tr, err := verify.Check(ctx, ddb, idx, t, topts)
 			if err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}

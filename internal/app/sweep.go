@@ -51,10 +51,10 @@ func newSweeper(ctx context.Context, ddb verify.DynamoDB, ref string, p *config.
 }
 
 // Sweep implements Sweeper.
-func (s *osSweeper) Sweep(ctx context.Context, table string) (int, error) {
+func (s *osSweeper) Sweep(ctx context.Context, table string, generation int64) (int, error) {
 	total := 0
 	for i, sink := range s.sinks {
-		n, err := verify.Sweep(ctx, s.ddb, table, s.ref, sink, s.log, verify.SweepOptions{AWSConfig: s.aws[i]})
+		n, err := verify.Sweep(ctx, s.ddb, table, s.ref, sink, s.log, verify.SweepOptions{AWSConfig: s.aws[i], Generation: generation})
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("sink %d: %w", i, err)

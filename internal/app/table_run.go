@@ -56,7 +56,16 @@ func (t *tableRun) run(ctx context.Context) error {
 		if t.cfg.Stream.OnGap != config.OnGapRebackfill || (t.cfg.Export == nil && t.cfg.Scan == nil) {
 			return err
 		}
-		t.log.Error("STREAM GAP: re-backfilling the table (on_gap: rebackfill)", "table", t.info.Name, "shard", gap.Shard, "err", err)
+		// A new version generation: the re-backfill outranks every document
+		// written before the gap, and the new stream outranks the re-backfill.
+		gen, gerr := checkpoint.Generation(ctx, t.store, t.info.Name)
+		if gerr != nil {
+			return gerr
+		}
+		t.log.Error("STREAM GAP: re-backfilling the table (on_gap: rebackfill)", "table", t.info.Name, "shard", gap.Shard, "generation", gen+1, "err", err)
+		if err := checkpoint.SetGeneration(ctx, t.store, t.info.Name, gen+1); err != nil {
+			return err
+		}
 		if err := t.store.Forget(ctx, "stream/"+t.info.Name+"/"); err != nil {
 			return err
 		}
@@ -74,8 +83,11 @@ func (t *tableRun) run(ctx context.Context) error {
 // before the stream resumes.
 func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	var cutoff int64
-	var err error
-	bt := backfill.Table{Name: t.info.Name, Key: t.info.Key, Overlap: t.cfg.Overlap}
+	gen, err := checkpoint.Generation(ctx, t.store, t.info.Name)
+	if err != nil {
+		return err
+	}
+	bt := backfill.Table{Name: t.info.Name, Key: t.info.Key, Overlap: t.cfg.Overlap, Generation: gen}
 	switch {
 	case t.cfg.Export != nil:
 		x := export.New(t.ddb, t.s3, t.store, bt, t.cfg.TableARN, *t.cfg.Export, t.log, export.Options{
@@ -99,7 +111,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		return fmt.Errorf("backfill table %s: %w", t.info.Name, err)
 	}
 	if sweep {
-		if err := t.sweepOrphans(ctx); err != nil {
+		if err := t.sweepOrphans(ctx, gen); err != nil {
 			return fmt.Errorf("sweep orphan documents of table %s: %w", t.info.Name, err)
 		}
 		t.health.ClearGap(t.info.Name)
@@ -111,7 +123,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	src := stream.New(t.streams, t.store, stream.Table{
 		Name: t.info.Name, StreamARN: t.info.StreamARN, Key: t.info.Key,
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
-		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff,
+		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
 	}, t.log, t.m, t.health, stream.Options{})
 	return src.Run(ctx, t.sink.Write)
 }
@@ -148,16 +160,16 @@ func (t *tableRun) reporter(kind string) func(done, total int64) {
 
 // Sweeper deletes the documents of a table whose items no longer exist.
 type Sweeper interface {
-	Sweep(ctx context.Context, table string) (deleted int, err error)
+	Sweep(ctx context.Context, table string, generation int64) (deleted int, err error)
 }
 
 // sweepOrphans runs the orphan sweep after a re-backfill.
-func (t *tableRun) sweepOrphans(ctx context.Context) error {
+func (t *tableRun) sweepOrphans(ctx context.Context, gen int64) error {
 	if t.sweeper == nil {
 		t.log.Info("no orphan sweep: no opensearch sink, or ttl_deletes: keep", "table", t.info.Name)
 		return nil
 	}
-	n, err := t.sweeper.Sweep(ctx, t.info.Name)
+	n, err := t.sweeper.Sweep(ctx, t.info.Name, gen)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,17 @@ func (c *Clock) Next(created time.Time) int64 {
 	return v
 }
 
+// GenerationSpan is the width of one version generation. A table starts in
+// generation 0; every re-backfill after a stream gap moves it to the next,
+// so the new backfill outranks every document written before the gap, and
+// the new stream outranks the new backfill. second × 10⁶ stays below it
+// until the year 2286; int64 holds 922 generations.
+const GenerationSpan int64 = 10_000_000_000_000_000
+
+// InGeneration places a version computed by Clock, BackfillVersion or a
+// repair in generation gen.
+func InGeneration(v, gen int64) int64 { return gen*GenerationSpan + v }
+
 // BackfillVersion is the version of every item loaded by a backfill taken at
 // time t (export time from AWS, or scan start on the host) with the given
 // overlap: it is below the version of every stream record that is not older

@@ -83,3 +83,23 @@ func TestBackfillHandOff(t *testing.T) {
 		t.Fatalf("backfill version %d", bv)
 	}
 }
+
+// TestGenerations pins the re-backfill order: a backfill of generation 1
+// outranks every generation-0 version (stream, backfill or repair), and a
+// generation-1 stream record outranks the generation-1 backfill.
+func TestGenerations(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	oldest := InGeneration(Clock{Second: now.Unix() + 3600*24*365, Count: PerSecond - 1}.peek(), 0)
+	backfill1 := InGeneration(BackfillVersion(now, 5*time.Minute), 1)
+	if backfill1 <= oldest {
+		t.Fatalf("generation-1 backfill %d does not outrank generation 0 (%d)", backfill1, oldest)
+	}
+	var c Clock
+	stream1 := InGeneration(c.Next(time.Unix(StreamCutoff(now, 5*time.Minute), 0)), 1)
+	if stream1 <= backfill1 {
+		t.Fatalf("generation-1 stream %d does not outrank its backfill %d", stream1, backfill1)
+	}
+}
+
+// peek is the version Next would return now, without advancing.
+func (c Clock) peek() int64 { return c.Next(time.Unix(0, 0)) }

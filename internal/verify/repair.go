@@ -95,7 +95,7 @@ func (c *checker) repairItem(cd *candidate) (bulk.Item, string) {
 	if cd.reason != "" {
 		return bulk.Item{}, cd.reason
 	}
-	v := RepairVersion(cd.readAt)
+	v := change.InGeneration(RepairVersion(cd.readAt), c.o.Generation)
 	if cd.last.hasItem {
 		it, err := c.conv.convert(cd.item, v)
 		if err != nil {

@@ -22,6 +22,8 @@ type SweepOptions struct {
 	// 0: at once; the GetItem re-read still catches items created meanwhile).
 	RecheckAfter time.Duration
 	Now          func() time.Time // host clock (default time.Now)
+	// Generation is the table's version generation (see Options).
+	Generation int64
 	// Index replaces the index built from the sink config (tests).
 	Index Index
 }
@@ -50,7 +52,7 @@ func Sweep(ctx context.Context, ddb DynamoDB, table, ref string, sink *config.Op
 		}
 		idx = NewIndex(c, log)
 	}
-	vo := Options{Segments: o.Segments, RecheckAfter: o.RecheckAfter, Now: o.Now, Logger: log}.withDefaults()
+	vo := Options{Segments: o.Segments, RecheckAfter: o.RecheckAfter, Now: o.Now, Logger: log, Generation: o.Generation}.withDefaults()
 	c, err := newChecker(ctx, ddb, idx, Target{Table: table, Ref: ref, Sink: sink}, vo)
 	if err != nil {
 		return 0, err

@@ -40,7 +40,10 @@ type Options struct {
 	// Examples is how many differences of each kind the report lists
 	// (default 10).
 	Examples int
-	Now      func() time.Time // host clock (default time.Now)
+	// Generation is the table's version generation (see
+	// change.InGeneration); repairs are written in it.
+	Generation int64
+	Now        func() time.Time // host clock (default time.Now)
 	Logger   *slog.Logger     // nil discards
 	// Progress, when set, is called now and then with the items scanned
 	// and documents read so far.

@@ -216,3 +216,41 @@ func TestTTLDeletes(t *testing.T) {
 		})
 	}
 }
+
+// TestGapRebackfill: the stream trimmed past retention while ddbsync was
+// down is detected, and with on_gap: rebackfill the table is backfilled
+// again, documents of items deleted meanwhile are swept, and the stream
+// continues.
+func TestGapRebackfill(t *testing.T) {
+	e := newE2E(t, "rebackfill", "", "")
+	for i := 0; i < 50; i++ {
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i)), "v": n("1")})
+	}
+	e.writePipeline("scan:\n  segments: 2\nstream:\n  start_position: LATEST\n  on_gap: rebackfill", "")
+	e.start()
+	e.waitLog("scan backfill complete", time.Minute)
+	e.put(map[string]types.AttributeValue{"pk": s("k0"), "v": n("2")})
+	e.converge(30 * time.Second)
+	if code := e.stop(); code != 0 {
+		t.Fatalf("stop exit %d", code)
+	}
+	// While ddbsync is down: deletes, updates, inserts, then the stream ages past retention.
+	for i := 0; i < 10; i++ {
+		e.del(key1(fmt.Sprintf("k%d", i)))
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", 20+i)), "v": n("3")})
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("new%d", i)), "v": n("1")})
+	}
+	e.testControl(map[string]types.AttributeValue{"ACTION": s("DILATE_TIME"), "HOURS": s("25")})
+	e.start()
+	e.waitLog("re-backfill complete", 2*time.Minute)
+	e.put(map[string]types.AttributeValue{"pk": s("after"), "v": n("1")})
+	e.converge(60 * time.Second)
+	for _, want := range []string{"STREAM GAP", "orphan documents deleted after re-backfill"} {
+		if !strings.Contains(e.log(), want) {
+			t.Fatalf("log lacks %q", want)
+		}
+	}
+	if e.proc == nil {
+		t.Fatal("ddbsync exited")
+	}
+}

@@ -24,6 +24,8 @@ type Table struct {
 	Name    string
 	Key     ddbjson.Key
 	Overlap time.Duration
+	// Generation is the table's version generation (change.InGeneration).
+	Generation int64
 }
 
 // Prefix is the prefix of every checkpoint key of a table's backfill.
@@ -52,7 +54,7 @@ func (t Table) Event(item map[string]types.AttributeValue, at time.Time) (change
 	}
 	return change.Event{
 		Table: t.Name, Op: change.OpIndex, ID: ids.ID, PartitionKey: ids.Partition, SortKey: ids.Sort,
-		Doc: doc, Version: change.BackfillVersion(at, t.Overlap), Timestamp: at.UTC(),
+		Doc: doc, Version: change.InGeneration(change.BackfillVersion(at, t.Overlap), t.Generation), Timestamp: at.UTC(),
 	}, nil
 }
 

@@ -127,7 +127,7 @@ func (s *Source) events(records []types.Record, from int64, clock *change.Clock)
 			s.m.RecordsSkipped.WithLabelValues(s.table.Name, "ttl_kept").Inc()
 			continue
 		}
-		ev.Version = clock.Next(created)
+		ev.Version = change.InGeneration(clock.Next(created), s.table.Generation)
 		events = append(events, ev)
 	}
 	return events, nil

@@ -20,6 +20,8 @@ type Table struct {
 	// (records created before it are part of a backfill). It is fixed on the
 	// first start and saved with the checkpoints.
 	Cutoff int64
+	// Generation is the table's version generation (change.InGeneration).
+	Generation int64
 }
 
 // storeKey prefixes.
