@@ -14,7 +14,7 @@ type Health struct {
 	now     func() time.Time
 	stall   time.Duration
 	started bool
-	gaps    map[string]string // key → description
+	gaps    map[string]string    // key → description
 	pending map[string]time.Time // partition → when its current batch was handed to the sink
 }
 

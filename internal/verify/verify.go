@@ -44,7 +44,7 @@ type Options struct {
 	// change.InGeneration); repairs are written in it.
 	Generation int64
 	Now        func() time.Time // host clock (default time.Now)
-	Logger   *slog.Logger     // nil discards
+	Logger     *slog.Logger     // nil discards
 	// Progress, when set, is called now and then with the items scanned
 	// and documents read so far.
 	Progress func(t Target, items, docs int64)
