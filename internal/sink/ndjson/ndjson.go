@@ -79,6 +79,9 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 	if err != nil {
 		return err
 	}
+	if len(b.Unresolved) > 0 {
+		return b.Unresolved[0].Err
+	}
 	body := bulk.Body(b.Entries)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -133,10 +133,11 @@ func explainDialError(host string, err error) error {
 		}
 	)
 	switch {
+	// The host name check first: a *tls.CertificateVerificationError wraps it too.
+	case errors.As(err, &hostname):
+		return configFail("the server's certificate is not valid for this host name; use a host name the certificate was issued for")
 	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &verify):
 		return configFail("TLS verification failed; set cert to the CA file that signed the server's certificate (or insecure: true, for development only)")
-	case errors.As(err, &hostname):
-		return configFail("the server's certificate is not valid for this host name; use the name it was issued for")
 	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return configFail("the server does not speak TLS here; use an http:// host")
 	case errors.Is(err, syscall.ECONNREFUSED):

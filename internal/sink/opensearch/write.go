@@ -27,11 +27,20 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 		return fmt.Errorf("opensearch: %w", err)
 	}
 	s.met.coalesced.WithLabelValues(table).Add(float64(b.Coalesced))
+	var dead []deadItem
+	for _, u := range b.Unresolved {
+		d := deadItem{entry: bulk.Entry{Item: u.Item}, typ: "format_error", reason: u.Err.Error()}
+		if s.dlq == nil {
+			return fmt.Errorf("opensearch: %w (set dlq_file to keep such documents and continue)", u.Err)
+		}
+		s.log.LogAttrs(ctx, slog.LevelWarn, "document cannot be formatted; it goes to the dead-letter queue", slog.String(keyTable, table),
+			slog.String(keyID, u.Item.ID), slog.String("reason", d.reason))
+		dead = append(dead, d)
+	}
 
 	// Batches are sent one after the other: at most one request in flight
 	// per caller. A batch split after a 413 goes back to the front.
 	queue := bulk.Split(b.Entries, s.maxBody)
-	var dead []deadItem
 	for len(queue) > 0 {
 		batch := queue[0]
 		queue = queue[1:]

@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/expr"
 )
 
 func count(t *testing.T, c *prometheus.CounterVec) int {
@@ -374,5 +375,42 @@ func TestMetricsShareRegistry(t *testing.T) {
 		if !names[n] {
 			t.Errorf("metric %s not gathered (have %v)", n, names)
 		}
+	}
+}
+
+// TestWriteUnformattableEventGoesToDLQ: an event whose templates cannot be
+// evaluated (routing ${/tenant} on an item without tenant) is dead-lettered
+// with dlq_file and the rest is written; without dlq_file Write fails.
+func TestWriteUnformattableEventGoesToDLQ(t *testing.T) {
+	f, srv := newFake(t, func(_ int, ops []op) (int, []res) { return http.StatusOK, each(ops, res{status: 201}) })
+	cfg := testConfig(srv.URL)
+	cfg.Routing = expr.MustParse("${/tenant}")
+	good := ev(change.OpIndex, "good", 1)
+	good.Doc = []byte(`{"pk":"good","tenant":"t1"}`)
+	bad := ev(change.OpIndex, "bad", 2)
+
+	noDLQ := newTestSink(t, cfg, nil)
+	if err := noDLQ.Write(t.Context(), []change.Event{good, bad}); err == nil || !strings.Contains(err.Error(), "set dlq_file") {
+		t.Fatalf("without dlq_file: %v", err)
+	}
+
+	cfg.DLQFile = filepath.Join(t.TempDir(), "dlq.jsonl")
+	s := newTestSink(t, cfg, nil)
+	if err := s.Write(t.Context(), []change.Event{good, bad}); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := f.requests(); len(reqs) != 1 || len(reqs[0]) != 1 {
+		t.Fatalf("requests = %v, want only the good item sent", reqs)
+	}
+	b, err := os.ReadFile(cfg.DLQFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(b, &line); err != nil {
+		t.Fatalf("dlq line %q: %v", b, err)
+	}
+	if line["id"] != "bad" || !strings.Contains(fmt.Sprint(line["error"]), "format_error") {
+		t.Fatalf("dlq line %v", line)
 	}
 }

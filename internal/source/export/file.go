@@ -125,7 +125,7 @@ func (x *Exporter) decodeLine(raw []byte, at time.Time) (change.Event, error) {
 func (x *Exporter) stage(ctx context.Context, bucket string, f dataFile, where string) (*os.File, error) {
 	out, err := x.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.DataFileS3Key)})
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", withHint("get "+where, s3Hint(err)), err)
 	}
 	defer out.Body.Close()
 	tmp, err := os.CreateTemp(x.opts.TempDir, "export-*.json.gz")

@@ -73,7 +73,7 @@ func (x *Exporter) getSmall(ctx context.Context, bucket, key string) ([]byte, er
 	return retry.Do(ctx, x.log, "get manifest", func() ([]byte, error) {
 		out, err := x.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
-			return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+			return nil, fmt.Errorf("%s: %w", withHint(fmt.Sprintf("get s3://%s/%s", bucket, key), s3Hint(err)), err)
 		}
 		defer out.Body.Close()
 		b, err := io.ReadAll(io.LimitReader(out.Body, 256<<20))

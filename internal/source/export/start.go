@@ -38,7 +38,7 @@ func (x *Exporter) ensureExport(ctx context.Context, meta *checkpoint.Progress) 
 	}
 	if d := pitr.ContinuousBackupsDescription; d == nil || d.PointInTimeRecoveryDescription == nil ||
 		d.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusEnabled {
-		return "", fmt.Errorf("table %s: point-in-time recovery is disabled, and an export needs it: enable it (aws dynamodb update-continuous-backups --table-name %s --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or use a scan backfill (tables[].scan) instead of export", x.table.Name, x.table.Name)
+		return "", fmt.Errorf("point-in-time recovery is disabled, and an export needs it: enable it (aws dynamodb update-continuous-backups --table-name %s --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true), or use a scan backfill (tables[].scan) instead of export", x.table.Name)
 	}
 	token := meta.Meta[backfill.MetaToken]
 	if token == "" {
@@ -104,7 +104,8 @@ func (x *Exporter) waitExport(ctx context.Context, arn string) (*types.ExportDes
 			}
 			return d, nil
 		case types.ExportStatusFailed:
-			return nil, fmt.Errorf("export %s FAILED: %s: %s", arn, aws.ToString(d.FailureCode), aws.ToString(d.FailureMessage))
+			code, msg := aws.ToString(d.FailureCode), aws.ToString(d.FailureMessage)
+			return nil, fmt.Errorf("%s", withHint(fmt.Sprintf("export %s to s3://%s/%s FAILED: %s: %s", arn, x.cfg.S3Bucket, x.cfg.S3Prefix, code, msg), failureHint(code, msg)))
 		}
 		x.log.Info("waiting for export", "export", arn, "status", d.ExportStatus, "next_check", delay)
 		t := time.NewTimer(delay + time.Duration(rand.Int64N(int64(delay/4)+1)))

@@ -77,6 +77,12 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			s.health.Pending(key)
 			err := h(work, events)
 			s.health.Acked(key)
+			if err != nil && ctx.Err() != nil {
+				// Stopped while the sink was still failing: nothing is lost,
+				// the batch is read again at the next start.
+				log.Warn("stopped before the sink acknowledged a batch; it will be read again at the next start", "events", len(events), "after_seq", p.Sequence, "err", err)
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("write %d events of table %s shard %s (up to seq %s): %w", len(events), s.table.Name, sh.ID, events[len(events)-1].Sequence, err)
 			}
