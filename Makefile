@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ddbsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build unit test test-integration demo bench-stream vet fmt clean help
+.PHONY: all build unit test test-integration demo bench-stream bench-backfill vet fmt clean help
 
 all: build
 
@@ -31,6 +31,9 @@ demo: build ## start the local stack and replicate a demo table live (Ctrl-C sto
 
 bench-stream: build ## end-to-end stream latency at 200 writes/s for 60 s, and ddbsync's RSS
 	bash test/bench/run.sh stream
+
+bench-backfill: build ## export backfill of a 1M-item table: ddbsync items/s and peak RSS vs a plain _bulk loader (BENCH_ARGS="-items 100000")
+	bash test/bench/run.sh backfill $(BENCH_ARGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -103,7 +103,10 @@ func TestSIGKILLExportAndStream(t *testing.T) {
 	s.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_prefix: faults/%s\n  parallelism: 1\nstream:\n  start_position: LATEST",
 		env(t, "DDBSYNC_EXPORT_BUCKET"), s.table), "", "")
 	w := s.startWrites(items, 15*time.Millisecond)
-	phases := s.killLoop(backfillKills, 0, 1500*time.Millisecond, "started export", "reusing export from checkpoint", "backfill already complete")
+	// The first kill lands while the export is started or awaited, the next ones while its
+	// files load (each restart resumes them), then during streaming.
+	phases := s.killLoop(1, 0, 2500*time.Millisecond, "started export", "backfill already complete")
+	phases = append(phases, s.killLoop(backfillKills-1, 0, 700*time.Millisecond, "loading export", "backfill already complete")...)
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)
 	s.start()
 	s.mustLog(3*time.Minute, "stream starting")
@@ -118,7 +121,7 @@ func TestSIGKILLScanAndStream(t *testing.T) {
 	s := newScenario(t, "sigkill-scan", false)
 	s.load(items)
 	// rate_limit stretches the scan over a few seconds, so kills land inside it.
-	s.writePipeline("scan:\n  segments: 4\n  page_size: 100\n  rate_limit: 1000\nstream:\n  start_position: LATEST", "", "")
+	s.writePipeline(fmt.Sprintf("scan:\n  segments: 4\n  page_size: 100\n  rate_limit: %d\nstream:\n  start_position: LATEST", pick(400, 600)), "", "")
 	w := s.startWrites(items, 15*time.Millisecond)
 	phases := s.killLoop(backfillKills, 0, 2*time.Second, "starting scan backfill", "resuming scan backfill", "backfill already complete")
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)

@@ -144,9 +144,11 @@ func (s *scenario) cleanup() {
 	if !s.recorded {
 		results.add(row{scenario: s.name, written: s.written.Load(), note: "FAILED before the comparison"})
 	}
-	if s.t.Failed() {
-		s.dumpLog()
-		s.t.Logf("scenario %s failed: pipeline, state and logs kept in %s", s.name, s.dir)
+	if s.t.Failed() || os.Getenv("FAULTS_KEEP") != "" {
+		if s.t.Failed() {
+			s.dumpLog()
+		}
+		s.t.Logf("scenario %s: pipeline, state and logs kept in %s", s.name, s.dir)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
