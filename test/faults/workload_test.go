@@ -52,7 +52,9 @@ func itemFor(rng *rand.Rand, k string, seq int64) map[string]types.AttributeValu
 func (s *scenario) load(count int) {
 	s.t.Helper()
 	start := time.Now()
-	defer func() { s.t.Logf("%s: loaded %d items in %s", s.name, count, time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		s.t.Logf("%s: loaded %d items in %s", s.name, count, time.Since(start).Round(time.Millisecond))
+	}()
 	rng := rand.New(rand.NewPCG(s.seedN, 2))
 	var reqs []types.WriteRequest
 	flush := func() {
