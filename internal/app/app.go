@@ -93,8 +93,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
+			tableS3 := s3c
+			if t.Export != nil && t.Export.S3Region != "" && t.Export.S3Region != awsCfg.Region {
+				tableS3 = s3.NewFromConfig(awsCfg, func(so *s3.Options) {
+					so.Region = t.Export.S3Region
+					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
+				})
+			}
 			runs = append(runs, &tableRun{sweeper: sweeper,
-				cfg: t, info: info, ddb: ddb, streams: streams, s3: s3c, store: store, sink: sink,
+				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 			})
