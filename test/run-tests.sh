@@ -11,8 +11,8 @@ if ! $integration_only; then
   echo "== go vet"
   go vet ./...
   go vet -tags integration ./test/...
-  echo "== unit tests"
-  go test -count=1 ./...
+  echo "== unit tests (race detector on)"
+  go test -race -count=1 ./...
 fi
 
 echo "== build"
@@ -32,11 +32,28 @@ trap cleanup EXIT
 # shellcheck source=stack/env.sh
 . test/stack/env.sh
 export DDBSYNC_BIN="$PWD/bin/ddbsync"
-echo "== integration tests"
-go test -tags integration -count=1 -timeout 40m -v ./test/integration/ 2>&1 | tee .stack/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test\.go)' || true
-# The pipe above hides go test's status; read it back from the log.
-if grep -qE '^(FAIL|--- FAIL|panic:)' .stack/integration.log || ! grep -qE '^ok ' .stack/integration.log; then
-  echo "integration tests FAILED (full log: .stack/integration.log)"
+# run_suite NAME ARGS...: go test with the log kept in .stack/NAME.log and a
+# short summary on the console; returns go test's status.
+run_suite() {
+  name=$1; shift
+  echo "== $name"
+  set +e
+  go test -tags integration -count=1 "$@" > ".stack/$name.log" 2>&1
+  status=$?
+  set -e
+  grep -E '^(--- |ok |FAIL|panic:|\| )|^\s+--- ' ".stack/$name.log" | grep -v -- '--- PASS: .*/' || true
+  if [ $status -ne 0 ]; then
+    echo "$name FAILED (exit $status); the last lines of .stack/$name.log:"
+    tail -60 ".stack/$name.log"
+  fi
+  return $status
+}
+
+failed=0
+run_suite integration -timeout 45m -v ./test/integration/ || failed=1
+run_suite faults-short -short -timeout 20m -v ./test/faults/ || failed=1
+if [ $failed -ne 0 ]; then
+  echo "make test: FAILED"
   exit 1
 fi
-echo "integration tests passed"
+echo "make test: all tests passed"
