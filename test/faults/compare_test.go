@@ -220,20 +220,21 @@ func (r *resultTable) add(x row) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rows = append(r.rows, x)
-	fmt.Printf("faults: %s\n", formatRow(x))
+	fmt.Printf("faults: %s\n", strings.Trim(formatRow(x), "| "))
 }
 
 func formatRow(x row) string {
-	return fmt.Sprintf("%-26s %8d %8d %8d %8d %6d %6d  %s", x.scenario, x.written, x.items, x.checked, x.missing, x.extra, x.stale, x.note)
+	return fmt.Sprintf("| %-18s | %7d | %7d | %7d | %7d | %5d | %5d | %s |", x.scenario, x.written, x.items, x.checked, x.missing, x.extra, x.stale, x.note)
 }
 
-// String is the whole table.
+// String is the whole table (Markdown).
 func (r *resultTable) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nfault-injection results (seed %d)\n", suiteSeed)
-	fmt.Fprintf(&b, "%-26s %8s %8s %8s %8s %6s %6s  %s\n", "scenario", "changes", "items", "docs", "missing", "extra", "stale", "note")
+	fmt.Fprintf(&b, "| %-18s | %7s | %7s | %7s | %7s | %5s | %5s | %s |\n", "scenario", "changes", "items", "docs", "missing", "extra", "stale", "faults injected")
+	fmt.Fprintf(&b, "|%s|%s|%s|%s|%s|%s|%s|---|\n", strings.Repeat("-", 20), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 7), strings.Repeat("-", 7))
 	for _, x := range r.rows {
 		b.WriteString(formatRow(x) + "\n")
 	}

@@ -51,14 +51,14 @@ func (s *scenario) killLoop(n int, lo, hi time.Duration, markers ...string) []st
 	var phases []string
 	for i := 0; i < n; i++ {
 		s.start()
-		s.mustLog(3*time.Minute, markers...)
+		marker := s.mustLog(3*time.Minute, markers...)
 		d := s.randDuration(lo, hi)
 		time.Sleep(d)
 		s.requireRunning("the kill loop")
 		ph := s.phase()
 		s.kill()
 		phases = append(phases, ph)
-		s.t.Logf("%s: SIGKILL %d of run %d at %s after start marker: %s", s.name, len(phases), s.runs, d.Round(time.Millisecond), ph)
+		s.t.Logf("%s: SIGKILL of run %d, %s after %q: %s", s.name, s.runs, d.Round(time.Millisecond), marker, ph)
 	}
 	return phases
 }
@@ -100,7 +100,7 @@ func TestSIGKILLExportAndStream(t *testing.T) {
 	s := newScenario(t, "sigkill-export", true)
 	s.load(items)
 	s.enablePITR()
-	s.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_prefix: faults/%s\n  parallelism: 1\nstream:\n  start_position: LATEST",
+	s.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_region: us-east-1\n  s3_prefix: faults/%s\n  parallelism: 1\nstream:\n  start_position: LATEST",
 		env(t, "DDBSYNC_EXPORT_BUCKET"), s.table), "", "")
 	w := s.startWrites(items, 15*time.Millisecond)
 	// The first kill lands while the export is started or awaited, the next ones while its
