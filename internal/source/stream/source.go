@@ -48,6 +48,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// retention is how long DynamoDB Streams keeps records.
+const retention = 24 * time.Hour
+
 // latestMargin is how far before the first start LATEST begins.
 const latestMargin = time.Minute
 
@@ -109,6 +112,11 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		if from, err = strconv.ParseInt(meta.Meta["from"], 10, 64); err != nil {
 			return fmt.Errorf("checkpoint %s: bad from %q", s.table.metaKey(), meta.Meta["from"])
 		}
+	}
+	if first && s.table.Cutoff > 0 && s.opts.Now().Sub(time.Unix(s.table.Cutoff, 0)) > retention {
+		// The records between the backfill and now may already be trimmed.
+		s.m.Gaps.WithLabelValues(s.table.Name, "backfill_too_old").Inc()
+		return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the backfill's stream cutoff %s is older than the stream's 24 h retention; stream records after it may be gone", time.Unix(s.table.Cutoff, 0).UTC())}
 	}
 	s.log.Info("stream starting", "stream", s.table.StreamARN, "first_start", first, "from", from)
 

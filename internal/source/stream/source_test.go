@@ -198,3 +198,17 @@ func TestLatestSkipsHistory(t *testing.T) {
 		t.Fatalf("LATEST delivered %+v", got)
 	}
 }
+
+// TestBackfillOlderThanRetentionIsAGap: a stream that starts after a
+// backfill more than 24 h old cannot be sure its records are still there.
+func TestBackfillOlderThanRetentionIsAGap(t *testing.T) {
+	f := &fakeStreams{shards: []*fakeShard{{id: "s1"}}}
+	s := newTestSource(t, f, memStore(t), "LATEST")
+	s.table.Cutoff = 1000
+	s.opts.Now = func() time.Time { return time.Unix(1000+25*3600, 0) }
+	err := s.Run(context.Background(), (&recorder{}).write)
+	var gap *GapError
+	if !errors.As(err, &gap) {
+		t.Fatalf("Run = %v, want a gap", err)
+	}
+}
