@@ -7,6 +7,7 @@ package faults
 // last.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -313,6 +314,7 @@ func TestOpenSearchKilled(t *testing.T) {
 	if !strings.Contains(string(cmdline), filepath.Join(root, ".stack")+"/") {
 		t.Fatalf("pid %d from %s is not this checkout's OpenSearch (%q)", pid, pidFile, cmdline)
 	}
+	uuid := s.indexUUID()
 	t.Logf("SIGKILL OpenSearch (pid %d)", pid)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -337,7 +339,38 @@ func TestOpenSearchKilled(t *testing.T) {
 	if !strings.Contains(string(out), "(started: opensearch)") {
 		t.Fatalf("stack-up.sh should have restarted OpenSearch only:\n%s", out)
 	}
+	// A restarted node must still hold the index it had (the bulks in flight at the kill are
+	// retried). An index with another UUID was created anew: the restart lost every document.
+	deadline = time.Now().Add(30 * time.Second)
+	for s.indexUUID() == "" && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if now := s.indexUUID(); now != uuid {
+		s.record(diff{}, "FAILED: OpenSearch restarted without its data")
+		t.Fatalf("OpenSearch came back without its data: index %s had UUID %s before the kill, %q after "+
+			"(stack-up.sh's start_opensearch empties .stack/data/opensearch before starting the node, so "+
+			"a restart cannot keep documents; ddbsync cannot converge what it already acknowledged)", s.index, uuid, now)
+	}
 	s.finishRunning(w, "OpenSearch SIGKILLed for ~20 s, restarted by stack-up.sh")
+}
+
+// indexUUID is the index's UUID ("" when it does not exist or OpenSearch does not answer).
+func (s *scenario) indexUUID() string {
+	st, b := osDo(s.ctx, s.os, "GET", "/"+s.index+"/_settings/index.uuid", nil)
+	if st != 200 {
+		return ""
+	}
+	var r map[string]struct {
+		Settings struct {
+			Index struct {
+				UUID string `json:"uuid"`
+			} `json:"index"`
+		} `json:"settings"`
+	}
+	if json.Unmarshal(b, &r) != nil {
+		return ""
+	}
+	return r[s.index].Settings.Index.UUID
 }
 
 // 6b. The stream trimmed while ddbsync is down, with on_gap: rebackfill and a scan backfill:

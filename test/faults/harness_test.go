@@ -74,10 +74,11 @@ type scenario struct {
 	t     *testing.T
 	name  string // the row label
 	ctx   context.Context
-	rng   *rand.Rand // fault timing; the workload has its own
-	seedN uint64     // per-scenario seed (suite seed mixed with the name)
-	ddb   *dynamodb.Client
-	os    string // OpenSearch base URL (direct, for checks)
+	rng   *rand.Rand       // fault timing; the workload has its own
+	seedN uint64           // per-scenario seed (suite seed mixed with the name)
+	ddb   *dynamodb.Client // straight to DynamoDB Local: the checker and the workload bypass the export emulator
+	emu   *dynamodb.Client // through the export emulator (AWS_ENDPOINT_URL_DYNAMODB): PITR calls
+	os    string           // OpenSearch base URL (direct, for checks)
 	table string
 	index string
 	key   ddbjson.Key
@@ -126,7 +127,9 @@ func newScenario(t *testing.T, name string, stackKey bool) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ddb = dynamodb.NewFromConfig(cfg)
+	s.emu = dynamodb.NewFromConfig(cfg)
+	direct := "http://127.0.0.1:" + env(t, "DDB_PORT")
+	s.ddb = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(direct) })
 	dir, err := os.MkdirTemp("", "ddbsync-faults-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +404,7 @@ func (s *scenario) testControl(kv ...string) {
 // enablePITR turns on point-in-time recovery, which an export needs.
 func (s *scenario) enablePITR() {
 	s.t.Helper()
-	_, err := s.ddb.UpdateContinuousBackups(s.ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(s.table),
+	_, err := s.emu.UpdateContinuousBackups(s.ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(s.table),
 		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}})
 	if err != nil {
 		s.t.Fatalf("enable PITR: %v", err)
