@@ -279,6 +279,7 @@ func TestStreamGapStop(t *testing.T) {
 	s.start()
 	s.mustLog(time.Minute, "stream starting")
 	time.Sleep(3 * time.Second)
+	s.requireRunning("the manual re-backfill (fresh state and index, scan)")
 	s.finishRunning(w, "DILATE_TIME 25h while down: exit 3 STREAM GAP; manual re-backfill")
 }
 

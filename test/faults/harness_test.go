@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,7 @@ type scenario struct {
 
 	written  atomic.Int64 // changes written to the table
 	recorded bool         // a row was added to results
+	failNote string       // the row's note when the scenario fails before its comparison
 }
 
 // exportRegion is where the export scenario's table lives. Its table needs the stack's access
@@ -156,7 +158,11 @@ func newScenario(t *testing.T, name string, stackKey bool) *scenario {
 func (s *scenario) cleanup() {
 	s.stop()
 	if !s.recorded {
-		results.add(row{scenario: s.name, written: s.written.Load(), note: "FAILED before the comparison"})
+		note := "FAILED before the comparison"
+		if s.failNote != "" {
+			note = "FAILED: " + s.failNote
+		}
+		results.add(row{scenario: s.name, written: s.written.Load(), note: note})
 	}
 	if s.t.Failed() || os.Getenv("FAULTS_KEEP") != "" {
 		if s.t.Failed() {
@@ -323,8 +329,27 @@ func (s *scenario) waitExit(timeout time.Duration) (code int, ok bool) {
 func (s *scenario) requireRunning(during string) {
 	s.t.Helper()
 	if !s.running() {
-		s.t.Fatalf("ddbsync exited during %s:\n%s", during, tail(s.log(), 4000))
+		code, _ := s.waitExit(time.Second)
+		s.failNote = fmt.Sprintf("ddbsync exited %d during %s", code, during)
+		if m := errorMsgRE.FindStringSubmatch(s.log()); m != nil {
+			s.failNote += ": " + firstLine(m[1], 100)
+		}
+		s.t.Fatalf("ddbsync exited %d during %s:\n%s", code, during, tail(s.log(), 4000))
 	}
+}
+
+// errorMsgRE finds the message of the first ERROR log line (text format).
+var errorMsgRE = regexp.MustCompile(`level=ERROR msg="([^"]*)"`)
+
+// firstLine returns the first line of text, cut to n bytes.
+func firstLine(text string, n int) string {
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	if len(text) > n {
+		text = text[:n] + "…"
+	}
+	return text
 }
 
 // log is the current (or last) run's log.
