@@ -50,4 +50,4 @@ include test/stack/stack.mk
 test-faults: build ## full fault-injection suite against the local stack (brings it up; restarts its OpenSearch once)
 	bash test/stack/stack-up.sh
 	bash test/faults/toxiproxy.sh >/dev/null
-	. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/
+	bash -c '. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/' # env.sh needs bash

@@ -289,11 +289,7 @@ func TestOpenSearchKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the shared stack's OpenSearch: full suite only (make test-faults)")
 	}
-	root := os.Getenv("DDBSYNC_ROOT")
-	if root == "" {
-		root = "../.."
-	}
-	root, _ = filepath.Abs(root)
+	root, _ := filepath.Abs("../..") // go test runs in the package directory
 	s := newScenario(t, "opensearch-killed", false)
 	s.load(1000)
 	s.writePipeline("scan:\n  segments: 2\nstream:\n  start_position: LATEST", "", "")
