@@ -35,12 +35,12 @@ func itemFor(rng *rand.Rand, k string, seq int64) map[string]types.AttributeValu
 		tags = append(tags, w)
 	}
 	return map[string]types.AttributeValue{
-		"pk":   &types.AttributeValueMemberS{Value: k},
-		"seq":  &types.AttributeValueMemberN{Value: fmt.Sprint(seq)},
+		"pk":  &types.AttributeValueMemberS{Value: k},
+		"seq": &types.AttributeValueMemberN{Value: fmt.Sprint(seq)},
 		// Never integral: OpenSearch maps a field by the first value it sees, and two first bulks
 		// racing with 12 and 12.5 fail with "mapper [amt] cannot be changed from type [float] to
 		// [long]" (a mapping question, not a fault this suite injects).
-		"amt": &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.%02d", rng.IntN(100000), 1+rng.IntN(99))},
+		"amt":  &types.AttributeValueMemberN{Value: fmt.Sprintf("%d.%02d", rng.IntN(100000), 1+rng.IntN(99))},
 		"word": &types.AttributeValueMemberS{Value: words[rng.IntN(len(words))]},
 		"tags": &types.AttributeValueMemberSS{Value: tags},
 		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
