@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -51,6 +52,11 @@ Run 'ddbsync <command> --help' for the flags of a command.
 `
 
 func main() {
+	// The backfill's allocations are short-lived and the heap is small
+	// (~40 MiB at 1M items): collect half as often unless GOGC says otherwise.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(200)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -234,3 +234,55 @@ func TestMarshalItemRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the item:\n%s\n%s", a, b)
 	}
 }
+
+// TestParserAgreesWithOracle: the one-pass parser decodes every golden
+// input and a set of tricky lines exactly as encoding/json did.
+func TestParserAgreesWithOracle(t *testing.T) {
+	inputs := []string{
+		`{}`,
+		`{"a":{"S":"x"}}`,
+		` { "a" : { "S" : "esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83c\udf89 \ud800 x" } } `,
+		`{"a":{"N":"1E+3"},"b":{"BOOL":false},"c":{"NULL":true},"d":{"L":[]},"e":{"M":{}}}`,
+		`{"a":{"BS":["AQ==",""]},"b":{"SS":[]},"c":{"NS":["1","2"]}}`,
+		`{"a":{"L":[{"M":{"x":{"L":[{"S":"deep"}]}}}]}}`,
+		`{"a":{"S":"x"}`,
+		`{"a":{"S":"x","N":"1"}}`,
+		`{"a":{"Q":"x"}}`,
+		`{"a":{"B":"not base64!"}}`,
+		`{"a":{"S":"x"}} trailing`,
+		`{"a":{"S":"x"},}`,
+		`{"a":{"S":"bad \x escape"}}`,
+		"{\"a\":{\"S\":\"raw \x01 control\"}}",
+		"{\"a\":{\"S\":\"invalid \xff utf8\"}}",
+	}
+	files, _ := filepath.Glob("testdata/items/*.ddb.json")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		if ok, why := agree([]byte(in)); !ok {
+			t.Errorf("%q: %s", in, why)
+		}
+	}
+}
+
+// FuzzParserAgreesWithOracle explores further: go test -fuzz FuzzParser ./internal/ddbjson
+func FuzzParserAgreesWithOracle(f *testing.F) {
+	f.Add([]byte(`{"a":{"S":"x"},"b":{"L":[{"N":"1"}]}}`))
+	f.Add([]byte(`{"m":{"M":{"k":{"SS":["a","b"]}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ok, why := agree(data); !ok {
+			t.Fatalf("%q: %s", data, why)
+		}
+	})
+}
+
+func BenchmarkDecodeExportLine(b *testing.B) {
+	line := []byte(`{"Item":{"pk":{"S":"user#123"},"n":{"N":"12345.678"},"name":{"S":"A fairly ordinary name"},"tags":{"SS":["a","b","c"]},"m":{"M":{"x":{"N":"1"},"y":{"L":[{"S":"p"},{"BOOL":true}]}}},"pad":{"S":"pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"}}}`)
+	for b.Loop() {
+		if _, err := DecodeExportLine(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

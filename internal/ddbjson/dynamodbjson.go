@@ -1,10 +1,9 @@
 package ddbjson
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -12,105 +11,25 @@ import (
 // DecodeItem parses an item in DynamoDB JSON (`{"a":{"S":"x"},...}`), the
 // form used by exports, into attribute values.
 func DecodeItem(data []byte) (map[string]types.AttributeValue, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, err
+	p := &parser{b: data}
+	m, err := p.item()
+	if err == nil {
+		err = p.end()
 	}
-	out := make(map[string]types.AttributeValue, len(raw))
-	for k, v := range raw {
-		av, err := DecodeValue(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
-		}
-		out[k] = av
+	if err == nil && m == nil {
+		m = map[string]types.AttributeValue{}
 	}
-	return out, nil
+	return m, err
 }
 
 // DecodeValue parses one DynamoDB JSON attribute value (`{"N":"1"}`).
 func DecodeValue(data []byte) (types.AttributeValue, error) {
-	var typed map[string]json.RawMessage
-	if err := json.Unmarshal(data, &typed); err != nil {
-		return nil, err
+	p := &parser{b: data}
+	av, err := p.value()
+	if err == nil {
+		err = p.end()
 	}
-	if len(typed) != 1 {
-		return nil, fmt.Errorf("attribute value must have exactly one type key, got %d", len(typed))
-	}
-	for t, v := range typed {
-		switch t {
-		case "S":
-			var s string
-			err := json.Unmarshal(v, &s)
-			return &types.AttributeValueMemberS{Value: s}, err
-		case "N":
-			var s string
-			err := json.Unmarshal(v, &s)
-			return &types.AttributeValueMemberN{Value: s}, err
-		case "B":
-			b, err := decodeB(v)
-			return &types.AttributeValueMemberB{Value: b}, err
-		case "BOOL":
-			var b bool
-			err := json.Unmarshal(v, &b)
-			return &types.AttributeValueMemberBOOL{Value: b}, err
-		case "NULL":
-			return &types.AttributeValueMemberNULL{Value: true}, nil
-		case "SS", "NS":
-			var ss []string
-			if err := json.Unmarshal(v, &ss); err != nil {
-				return nil, err
-			}
-			if t == "SS" {
-				return &types.AttributeValueMemberSS{Value: ss}, nil
-			}
-			return &types.AttributeValueMemberNS{Value: ss}, nil
-		case "BS":
-			var raw []json.RawMessage
-			if err := json.Unmarshal(v, &raw); err != nil {
-				return nil, err
-			}
-			bs := make([][]byte, len(raw))
-			for i, r := range raw {
-				b, err := decodeB(r)
-				if err != nil {
-					return nil, err
-				}
-				bs[i] = b
-			}
-			return &types.AttributeValueMemberBS{Value: bs}, nil
-		case "L":
-			var raw []json.RawMessage
-			if err := json.Unmarshal(v, &raw); err != nil {
-				return nil, err
-			}
-			l := make([]types.AttributeValue, len(raw))
-			for i, r := range raw {
-				av, err := DecodeValue(r)
-				if err != nil {
-					return nil, fmt.Errorf("[%d]: %w", i, err)
-				}
-				l[i] = av
-			}
-			return &types.AttributeValueMemberL{Value: l}, nil
-		case "M":
-			m, err := DecodeItem(v)
-			if err != nil {
-				return nil, err
-			}
-			return &types.AttributeValueMemberM{Value: m}, nil
-		default:
-			return nil, fmt.Errorf("unknown attribute type %q", t)
-		}
-	}
-	panic("unreachable")
-}
-
-func decodeB(v json.RawMessage) ([]byte, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return nil, err
-	}
-	return base64.StdEncoding.DecodeString(s)
+	return av, err
 }
 
 // ExportLine is one line of a DYNAMODB_JSON export data file.
@@ -123,41 +42,43 @@ type ExportLine struct {
 	WriteTimestampMicros     int64
 }
 
-// DecodeExportLine parses one export data line.
+// DecodeExportLine parses one export data line in a single pass.
 func DecodeExportLine(line []byte) (ExportLine, error) {
-	var raw struct {
-		Item     json.RawMessage
-		Keys     json.RawMessage
-		NewImage json.RawMessage
-		OldImage json.RawMessage
-		Metadata *struct {
-			WriteTimestampMicros struct{ N json.Number }
-		}
-	}
 	var out ExportLine
-	if err := json.Unmarshal(bytes.TrimSpace(line), &raw); err != nil {
-		return out, err
-	}
-	var err error
-	decode := func(r json.RawMessage, dst *map[string]types.AttributeValue, name string) {
-		if err != nil || len(r) == 0 || string(r) == "null" {
-			return
+	p := &parser{b: line}
+	err := p.object(func(k string) error {
+		var err error
+		switch k {
+		case "Item":
+			out.Item, err = p.item()
+		case "Keys":
+			out.Keys, err = p.item()
+		case "NewImage":
+			out.NewImage, err = p.item()
+		case "OldImage":
+			out.OldImage, err = p.item()
+		case "Metadata":
+			var meta map[string]types.AttributeValue
+			if meta, err = p.item(); err == nil {
+				if n, ok := meta["WriteTimestampMicros"].(*types.AttributeValueMemberN); ok {
+					if out.WriteTimestampMicros, err = strconv.ParseInt(n.Value, 10, 64); err != nil {
+						err = fmt.Errorf("WriteTimestampMicros: %w", err)
+					}
+				}
+			}
+		default:
+			return p.skip()
 		}
-		if *dst, err = DecodeItem(r); err != nil {
-			err = fmt.Errorf("%s: %w", name, err)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
 		}
+		return nil
+	})
+	if err == nil {
+		err = p.end()
 	}
-	decode(raw.Item, &out.Item, "Item")
-	decode(raw.Keys, &out.Keys, "Keys")
-	decode(raw.NewImage, &out.NewImage, "NewImage")
-	decode(raw.OldImage, &out.OldImage, "OldImage")
 	if err != nil {
-		return out, err
-	}
-	if raw.Metadata != nil {
-		if out.WriteTimestampMicros, err = raw.Metadata.WriteTimestampMicros.N.Int64(); err != nil {
-			return out, fmt.Errorf("Metadata.WriteTimestampMicros: %w", err)
-		}
+		return ExportLine{}, err
 	}
 	if out.Item == nil && out.Keys == nil {
 		return out, fmt.Errorf("line has neither Item nor Keys")
