@@ -18,7 +18,7 @@ import (
 // Options tune the export backfill; zero values take the defaults.
 type Options struct {
 	Parallelism int           // data files loaded at once (default 4)
-	BatchItems  int           // items per sink batch (default 5000: fewer, larger bulk requests and checkpoint saves)
+	BatchItems  int           // items per sink batch (default 2500: fewer, larger bulk requests and checkpoint saves, memory bounded)
 	PollMin     time.Duration // first DescribeExport wait (default 2s)
 	PollMax     time.Duration // longest DescribeExport wait (default 30s)
 	TempDir     string        // where data files are staged for MD5 checks
@@ -50,7 +50,7 @@ func New(ddb DynamoAPI, s3 S3API, store checkpoint.Store, table backfill.Table, 
 		opts.Parallelism = 4
 	}
 	if opts.BatchItems <= 0 {
-		opts.BatchItems = 5000
+		opts.BatchItems = 2500
 	}
 	if opts.PollMin <= 0 {
 		opts.PollMin = 2 * time.Second
