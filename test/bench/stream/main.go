@@ -123,18 +123,28 @@ func run(rate int, dur time.Duration, bin string) error {
 	var rssPeak int64
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	end := time.Now().Add(dur)
+	// Writers run concurrently so that a slow PutItem does not lower the
+	// rate; latency counts from each PutItem's return.
+	sem := make(chan struct{}, 64)
+	var writers sync.WaitGroup
 	for i := 0; time.Now().Before(end); i++ {
 		<-tick.C
 		id := "w" + strconv.Itoa(i)
-		put(ctx, db, table, id)
-		mu.Lock()
-		pending[id] = time.Now()
-		mu.Unlock()
+		sem <- struct{}{}
+		writers.Add(1)
+		go func() {
+			defer func() { <-sem; writers.Done() }()
+			put(ctx, db, table, id)
+			mu.Lock()
+			pending[id] = time.Now()
+			mu.Unlock()
+		}()
 		if i%rate == 0 {
 			rssPeak = max(rssPeak, rss(cmd.Process.Pid, "VmRSS"))
 		}
 	}
 	tick.Stop()
+	writers.Wait()
 	writingDone.Store(true)
 	select {
 	case <-done:
