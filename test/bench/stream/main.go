@@ -125,7 +125,7 @@ func run(rate int, dur time.Duration, bin string) error {
 	end := time.Now().Add(dur)
 	// Writers run concurrently so that a slow PutItem does not lower the
 	// rate; latency counts from each PutItem's return.
-	sem := make(chan struct{}, 64)
+	sem := make(chan struct{}, 16)
 	var writers sync.WaitGroup
 	for i := 0; time.Now().Before(end); i++ {
 		<-tick.C
@@ -173,13 +173,18 @@ func (b *atomicBool) Store(v bool) { b.mu.Lock(); b.v = v; b.mu.Unlock() }
 func (b *atomicBool) Load() bool   { b.mu.Lock(); defer b.mu.Unlock(); return b.v }
 
 func put(ctx context.Context, db *dynamodb.Client, table, id string) {
-	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: id}, "payload": &types.AttributeValueMemberS{Value: strings.Repeat("x", 200)},
-	}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "put:", err)
-		os.Exit(1)
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: id}, "payload": &types.AttributeValueMemberS{Value: strings.Repeat("x", 200)},
+		}})
+		if err == nil {
+			return
+		}
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // DynamoDB Local's lock timeouts under load
 	}
+	fmt.Fprintln(os.Stderr, "put:", err)
+	os.Exit(1)
 }
 
 // exists returns which ids are readable now (realtime multi-get).
