@@ -84,6 +84,7 @@ type scenario struct {
 	index string
 	key   ddbjson.Key
 	dir   string // pipeline, state and logs; kept when the scenario fails
+	pad   int    // items carry a pad..3×pad-byte filler attribute
 
 	accessKey, secret string
 	region            string // of the table (DynamoDB Local namespaces by access key and region)
@@ -140,6 +141,7 @@ func newScenario(t *testing.T, name string, stackKey bool) *scenario {
 	s.table = fmt.Sprintf("faults-%s-%08x", name, rand.Uint32())
 	s.index = strings.ToLower(s.table)
 	s.key = ddbjson.Key{Partition: "pk"}
+	s.pad = 50
 	_, err = s.ddb.CreateTable(s.ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(s.table),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},

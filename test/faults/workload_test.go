@@ -28,8 +28,9 @@ func pkOf(k string) map[string]types.AttributeValue {
 
 var words = []string{"alpha", "beta", "gamma", "delta", "épsilon", "ζeta", "eta 🎉", "theta \"q\"", "iota\\", "kappa\n"}
 
-// itemFor builds a full item for key k; seq makes each write distinct.
-func itemFor(rng *rand.Rand, k string, seq int64) map[string]types.AttributeValue {
+// itemFor builds a full item for key k with a pad..3×pad-byte filler; seq makes each write
+// distinct.
+func itemFor(rng *rand.Rand, k string, seq int64, pad int) map[string]types.AttributeValue {
 	tags := []string{words[rng.IntN(len(words))]}
 	if w := words[rng.IntN(len(words))]; w != tags[0] {
 		tags = append(tags, w)
@@ -47,7 +48,7 @@ func itemFor(rng *rand.Rand, k string, seq int64) map[string]types.AttributeValu
 			"n": &types.AttributeValueMemberN{Value: fmt.Sprint(rng.IntN(1000))},
 			"b": &types.AttributeValueMemberB{Value: []byte{byte(seq), byte(seq >> 8), 0xff}},
 		}},
-		"pad": &types.AttributeValueMemberS{Value: strings.Repeat("x", 50+rng.IntN(150))},
+		"pad": &types.AttributeValueMemberS{Value: strings.Repeat("x", pad+rng.IntN(pad*2))},
 	}
 }
 
@@ -70,7 +71,7 @@ func (s *scenario) load(count int) {
 		}
 	}
 	for i := 0; i < count; i++ {
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: itemFor(rng, keyName(i), int64(i))}})
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: itemFor(rng, keyName(i), int64(i), s.pad)}})
 		if len(reqs) == 25 {
 			flush()
 		}
@@ -165,7 +166,7 @@ func (w *writer) step() error {
 
 func (w *writer) put(k string) error {
 	w.seq++
-	item := itemFor(w.rng, k, w.seq)
+	item := itemFor(w.rng, k, w.seq, w.s.pad)
 	return w.do("put", func() error {
 		_, err := w.s.ddb.PutItem(w.s.ctx, &dynamodb.PutItemInput{TableName: aws.String(w.s.table), Item: item})
 		return err
