@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/sink/bulk"
 )
 
@@ -84,7 +85,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 			s.met.retries.WithLabelValues(table).Inc()
 			s.log.LogAttrs(ctx, slog.LevelWarn, "bulk retry", slog.String(keyTable, table), slog.Int("attempt", attempt),
 				slog.Int("operations", len(pending)), slog.Duration("delay", d), slog.String("cause", last.String()))
-			if err := wait(ctx, d); err != nil {
+			if err := retry.Sleep(ctx, d); err != nil {
 				return out, fmt.Errorf("opensearch: table %s: %d operations not written: %w", table, len(pending), err)
 			}
 		}
@@ -115,7 +116,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 			return out, fmt.Errorf("opensearch: table %s: bulk request: %s", table, explainStatus(status, results.body))
 		}
 
-		var retry []bulk.Entry
+		var again []bulk.Entry
 		for i, r := range results.items {
 			e := pending[i]
 			switch classify(e.Action, e.Versioned(), r.Status, r.Type) {
@@ -124,7 +125,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 			case outcomeSuperseded:
 				s.met.superseded.WithLabelValues(table).Inc()
 			case outcomeRetry:
-				retry = append(retry, e)
+				again = append(again, e)
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 			case outcomeDeadLetter:
 				d := deadItem{entry: e, status: r.Status, typ: r.Type, reason: r.Reason}
@@ -134,10 +135,10 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 				out.dead = append(out.dead, d)
 			}
 		}
-		if len(retry) == 0 {
+		if len(again) == 0 {
 			return out, nil
 		}
-		pending = retry
+		pending = again
 	}
 }
 
