@@ -164,8 +164,8 @@ func TestOpenSearch429(t *testing.T) {
 }
 
 // 4. Network faults with Toxiproxy between ddbsync and OpenSearch and between ddbsync and
-// DynamoDB Streams: latency, a slow link, connection resets and black-holed connections,
-// applied and removed while the workload writes.
+// DynamoDB Streams: latency, a slow link, connection resets, connections that go silent and
+// close, and a stall, applied and removed while the workload writes.
 func TestNetworkFaultsToxiproxy(t *testing.T) {
 	s := newScenario(t, "toxiproxy", false)
 	tp := startToxiproxy(t)
@@ -193,8 +193,11 @@ func TestNetworkFaultsToxiproxy(t *testing.T) {
 			toxic{"streams", "bandwidth", "downstream", map[string]any{"rate": 16}, 8 * time.Second},
 			toxic{"opensearch", "reset_peer", "upstream", map[string]any{"timeout": 0}, 6 * time.Second},
 			toxic{"streams", "reset_peer", "upstream", map[string]any{"timeout": 200}, 6 * time.Second},
+			// timeout > 0: nothing gets through and the connection closes after that many ms.
 			toxic{"opensearch", "timeout", "upstream", map[string]any{"timeout": 3000}, 8 * time.Second},
-			toxic{"streams", "timeout", "upstream", map[string]any{"timeout": 0}, 8 * time.Second}, // a black hole
+			toxic{"streams", "timeout", "upstream", map[string]any{"timeout": 2000}, 6 * time.Second},
+			// timeout 0: a stall; data is held until the toxic goes.
+			toxic{"streams", "timeout", "upstream", map[string]any{"timeout": 0}, 8 * time.Second},
 			toxic{"opensearch", "latency", "upstream", map[string]any{"latency": 2000, "jitter": 1000}, 8 * time.Second},
 		)
 	}
