@@ -100,6 +100,9 @@ func newE2EWithKey(t *testing.T, name string, sortKey, pkType types.ScalarAttrib
 		if t.Failed() {
 			e.dumpLog()
 		}
+		// DynamoDB Local keeps every table of a namespace (access key +
+		// region) in one database, and slows down as it fills: drop ours.
+		_, _ = e.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(e.table)})
 	})
 	return e
 }
