@@ -99,16 +99,18 @@ func (s *scenario) finishRunning(w *writer, note string) {
 // while the workload writes. Exports go to S3, which knows only the stack's access key.
 func TestSIGKILLExportAndStream(t *testing.T) {
 	// Writes under the stack's key are slow (see exportRegion), so this table has fewer, bigger
-	// items (~2.4 MB), loaded one file at a time in 50 KiB bulks: a second or two of loading
-	// to aim kills at.
+	// items (~2.4 MB), loaded one file at a time in 50 KiB bulks through a proxy that adds 40 ms
+	// to each (a busier cluster than the local one): a few seconds of loading to aim kills at.
 	items := 1200
 	backfillKills, streamKills := pick(1, 5), pick(1, 5)
 	s := newScenario(t, "sigkill-export", true)
 	s.pad = 1000
 	s.load(items)
 	s.enablePITR()
+	slow := newRejectingProxy(t, s.os, s.seedN, 0, 0)
+	slow.delay = 40 * time.Millisecond
 	s.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_region: us-east-1\n  s3_prefix: faults/%s\n  parallelism: 1\nstream:\n  start_position: LATEST",
-		env(t, "DDBSYNC_EXPORT_BUCKET"), s.table), "bulk_size: 0.05", "")
+		env(t, "DDBSYNC_EXPORT_BUCKET"), s.table), "bulk_size: 0.05", slow.srv.URL)
 	w := s.startWrites(items, 15*time.Millisecond)
 	// The first kill lands while the export is started or awaited, the next ones while its
 	// files load (each restart resumes them), then during streaming.
@@ -117,7 +119,7 @@ func TestSIGKILLExportAndStream(t *testing.T) {
 		phases = s.killLoop(1, 0, 2500*time.Millisecond, "started export", "backfill already complete")
 		backfillKills--
 	}
-	phases = append(phases, s.killLoop(backfillKills, 0, time.Second, "loading export", "backfill already complete")...)
+	phases = append(phases, s.killLoop(backfillKills, 0, 1200*time.Millisecond, "loading export", "backfill already complete")...)
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)
 	s.start()
 	s.mustLog(3*time.Minute, "stream starting")
@@ -132,9 +134,9 @@ func TestSIGKILLScanAndStream(t *testing.T) {
 	s := newScenario(t, "sigkill-scan", false)
 	s.load(items)
 	// rate_limit stretches the scan over a few seconds, so kills land inside it.
-	s.writePipeline(fmt.Sprintf("scan:\n  segments: 4\n  page_size: 100\n  rate_limit: %d\nstream:\n  start_position: LATEST", pick(400, 600)), "", "")
+	s.writePipeline("scan:\n  segments: 4\n  page_size: 100\n  rate_limit: 400\nstream:\n  start_position: LATEST", "", "")
 	w := s.startWrites(items, 15*time.Millisecond)
-	phases := s.killLoop(backfillKills, 0, 2*time.Second, "starting scan backfill", "resuming scan backfill", "backfill already complete")
+	phases := s.killLoop(backfillKills, 0, 1500*time.Millisecond, "starting scan backfill", "resuming scan backfill", "backfill already complete")
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)
 	s.start()
 	s.mustLog(3*time.Minute, "stream starting")

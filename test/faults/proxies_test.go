@@ -32,6 +32,7 @@ import (
 type rejectingProxy struct {
 	srv                 *httptest.Server
 	wholeFrac, itemFrac float64
+	delay               time.Duration // added to every _bulk request (a slower cluster)
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -56,6 +57,7 @@ func newRejectingProxy(t *testing.T, target string, seed uint64, wholeFrac, item
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isBulk(r) {
 			p.bulks.Add(1)
+			time.Sleep(p.delay)
 			if p.roll() < p.wholeFrac {
 				_, _ = io.Copy(io.Discard, r.Body)
 				p.rejected.Add(1)
