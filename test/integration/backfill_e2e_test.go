@@ -100,7 +100,7 @@ func (e *e2e) enablePITR() {
 }
 
 func (e *e2e) exportBlock(extra string) string {
-	return fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_prefix: %s\n%sstream:\n  start_position: LATEST",
+	return fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_region: us-east-1\n  s3_prefix: %s\n%sstream:\n  start_position: LATEST",
 		stackEnv(e.t, "DDBSYNC_EXPORT_BUCKET"), "e2e/"+e.table, extra)
 }
 
@@ -225,14 +225,14 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 	e.load(3000)
 	e.enablePITR()
 	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
-		TableArn: aws.String("arn:aws:dynamodb:us-east-1:000000000000:table/" + e.table), S3Bucket: aws.String(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")),
+		TableArn: aws.String("arn:aws:dynamodb:" + e.region + ":000000000000:table/" + e.table), S3Bucket: aws.String(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")),
 		S3Prefix: aws.String("manual/" + e.table), ExportFormat: types.ExportFormatDynamodbJson,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	arn := aws.ToString(out.ExportDescription.ExportArn)
-	e.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  export_arn: %q\nstream:\n  start_position: LATEST", stackEnv(t, "DDBSYNC_EXPORT_BUCKET"), arn), "")
+	e.writePipeline(fmt.Sprintf("export:\n  s3_bucket: %s\n  s3_region: us-east-1\n  export_arn: %q\nstream:\n  start_position: LATEST", stackEnv(t, "DDBSYNC_EXPORT_BUCKET"), arn), "")
 	e.start()
 	e.waitLog("export backfill complete", 2*time.Minute)
 	e.put(map[string]types.AttributeValue{"pk": s("after"), "n": n("1")})
@@ -246,7 +246,7 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 // the middle, while writes continue.
 func TestScanBackfill(t *testing.T) {
 	const count = 30_000
-	e := newE2EStackKey(t, "scan")
+	e := newE2E(t, "scan", "", "")
 	e.load(count)
 	e.writePipeline("scan:\n  segments: 4\n  page_size: 500\nstream:\n  start_position: LATEST", "")
 	stop := make(chan struct{})

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ type e2e struct {
 	runs     int
 	// accessKey is this scenario's DynamoDB Local namespace.
 	accessKey, secret string
+	region            string // the table's region (part of the DynamoDB Local namespace)
 	// metricsAddr is passed to --metrics-addr ("" disables the server).
 	metricsAddr string
 }
@@ -54,26 +56,36 @@ func newE2E(t *testing.T, name string, sortKey types.ScalarAttributeType, pkType
 	t.Helper()
 	// DynamoDB Local namespaces tables, and its ROLLOVER / DILATE_TIME test
 	// controls, per access key: one key per scenario keeps them apart.
-	return newE2EWithKey(t, name, sortKey, pkType, fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9), "e2esecret")
+	return newE2EWithKey(t, name, sortKey, pkType, fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9), "e2esecret", "us-east-1")
 }
+
+// stackKeyRegions give each stack-key scenario its own DynamoDB Local
+// namespace (access key + region): Local re-reads a namespace's whole
+// stream table on every write, so one big scenario would slow the rest.
+var stackKeyRegions = []string{"us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+	"eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1",
+	"ap-southeast-2", "ca-central-1", "sa-east-1"}
+
+var stackKeyUses atomic.Int64
 
 // newE2EStackKey is newE2E with the stack's own credentials, which the S3
 // server knows: for scenarios that export to S3.
 func newE2EStackKey(t *testing.T, name string) *e2e {
 	t.Helper()
-	return newE2EWithKey(t, name, "", "", stackEnv(t, "AWS_ACCESS_KEY_ID"), stackEnv(t, "AWS_SECRET_ACCESS_KEY"))
+	region := stackKeyRegions[int(stackKeyUses.Add(1)-1)%len(stackKeyRegions)]
+	return newE2EWithKey(t, name, "", "", stackEnv(t, "AWS_ACCESS_KEY_ID"), stackEnv(t, "AWS_SECRET_ACCESS_KEY"), region)
 }
 
-func newE2EWithKey(t *testing.T, name string, sortKey, pkType types.ScalarAttributeType, accessKey, secret string) *e2e {
+func newE2EWithKey(t *testing.T, name string, sortKey, pkType types.ScalarAttributeType, accessKey, secret, region string) *e2e {
 	t.Helper()
 	ctx := context.Background()
 	stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secret, "")))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secret, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey, secret: secret}
+	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey, secret: secret, region: region}
 	e.table = "e2e-" + name + "-" + suffix
 	e.index = strings.ToLower(e.table)
 	if pkType == "" {
@@ -119,10 +131,10 @@ e2e:
   source:
     dynamodb:
       tables:
-        - table_arn: "arn:aws:dynamodb:us-east-1:000000000000:table/%s"
+        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
 %s
       aws:
-        region: us-east-1
+        region: %s
   sink:
     - opensearch:
         hosts: ["%s"]
@@ -133,7 +145,7 @@ e2e:
         document_version_type: external
         flush_timeout: 1s
 %s
-`, e.table, indent(tableBlock, 10), e.os, e.index, indent(sinkExtra, 8))
+`, e.region, e.table, indent(tableBlock, 10), e.region, e.os, e.index, indent(sinkExtra, 8))
 	e.pipeline = filepath.Join(e.dir, "pipeline.yaml")
 	if err := os.WriteFile(e.pipeline, []byte(y), 0o644); err != nil {
 		e.t.Fatal(err)
