@@ -98,9 +98,9 @@ func (s *scenario) finishRunning(w *writer, note string) {
 // 1a. SIGKILL during a PITR export backfill and then during streaming, restarting each time,
 // while the workload writes. Exports go to S3, which knows only the stack's access key.
 func TestSIGKILLExportAndStream(t *testing.T) {
-	// Writes under the stack's key are slow (see exportRegion), so this table has fewer, bigger
-	// items (~2.4 MB), loaded one file at a time in 50 KiB bulks through a proxy that adds 40 ms
-	// to each (a busier cluster than the local one): a few seconds of loading to aim kills at.
+	// ~2.4 MB of items, loaded one file at a time in 50 KiB bulks through a proxy that adds
+	// 40 ms to each (a busier cluster than the local one): a few seconds of loading to aim
+	// kills at.
 	items := 1200
 	backfillKills, streamKills := pick(1, 5), pick(1, 5)
 	s := newScenario(t, "sigkill-export", true)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -54,6 +55,7 @@ func newRejectingProxy(t *testing.T, target string, seed uint64, wholeFrac, item
 		r.Header.Del("Accept-Encoding") // plain responses, so items can be rewritten
 	}
 	rp.ModifyResponse = p.rewrite
+	rp.ErrorLog = log.New(io.Discard, "", 0) // requests cut short by a SIGKILL are expected
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isBulk(r) {
 			p.bulks.Add(1)

@@ -52,32 +52,49 @@ func itemFor(rng *rand.Rand, k string, seq int64, pad int) map[string]types.Attr
 	}
 }
 
-// load writes count items k00000.. with BatchWriteItem (a table for a backfill to read).
+// load writes count items k00000.. with BatchWriteItem, four batches at a time (a table for
+// a backfill to read).
 func (s *scenario) load(count int) {
 	s.t.Helper()
 	start := time.Now()
-	defer func() {
-		s.t.Logf("%s: loaded %d items in %s", s.name, count, time.Since(start).Round(time.Millisecond))
-	}()
 	rng := rand.New(rand.NewPCG(s.seedN, 2))
-	var reqs []types.WriteRequest
-	flush := func() {
-		for len(reqs) > 0 {
-			out, err := s.ddb.BatchWriteItem(s.ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
-			if err != nil {
-				s.t.Fatalf("load %s: %v", s.table, err)
+	batches := make(chan []types.WriteRequest)
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for reqs := range batches {
+				for len(reqs) > 0 {
+					out, err := s.ddb.BatchWriteItem(s.ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
+					if err != nil {
+						errc <- fmt.Errorf("load %s: %w", s.table, err)
+						for range batches { // drain
+						}
+						return
+					}
+					reqs = out.UnprocessedItems[s.table]
+				}
 			}
-			reqs = out.UnprocessedItems[s.table]
-		}
+		}()
 	}
+	var reqs []types.WriteRequest
 	for i := 0; i < count; i++ {
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: itemFor(rng, keyName(i), int64(i), s.pad)}})
-		if len(reqs) == 25 {
-			flush()
+		if len(reqs) == 25 || i == count-1 {
+			batches <- reqs
+			reqs = nil
 		}
 	}
-	flush()
+	close(batches)
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		s.t.Fatal(err)
+	}
 	s.written.Add(int64(count))
+	s.t.Logf("%s: loaded %d items in %s", s.name, count, time.Since(start).Round(time.Millisecond))
 }
 
 // writer is the workload running in the background.
