@@ -46,6 +46,7 @@ type tableRun struct {
 // gone are swept, and the stream continues from the new backfill time.
 func (t *tableRun) run(ctx context.Context) error {
 	sweep := false
+	var rebackfills []time.Time
 	for {
 		err := t.runOnce(ctx, sweep)
 		var gap *stream.GapError
@@ -55,6 +56,11 @@ func (t *tableRun) run(ctx context.Context) error {
 		t.health.Gap(t.info.Name, gap.Error())
 		if t.cfg.Stream.OnGap != config.OnGapRebackfill || (t.cfg.Export == nil && t.cfg.Scan == nil) {
 			return err
+		}
+		// A gap right after a re-backfill would loop: stop after a few.
+		rebackfills = append(rebackfills, time.Now())
+		if n := len(rebackfills); n > maxRebackfills && time.Since(rebackfills[n-1-maxRebackfills]) < time.Hour {
+			return fmt.Errorf("%d re-backfills within an hour did not clear the gap; stopping: %w", maxRebackfills, err)
 		}
 		// A new version generation: the re-backfill outranks every document
 		// written before the gap, and the new stream outranks the re-backfill.
@@ -75,6 +81,9 @@ func (t *tableRun) run(ctx context.Context) error {
 		sweep = true
 	}
 }
+
+// maxRebackfills bounds the re-backfills per hour of one table.
+const maxRebackfills = 3
 
 // runOnce backfills the table when configured, and only then applies its
 // stream (DESIGN §2.4): stream records older than the backfill time minus

@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +33,10 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 	log.Info("reading shard", "parent", sh.Parent, "after_seq", p.Sequence, "clock_second", p.Clock.Second, "clock_count", p.Clock.Count)
 
 	it, err := s.iterator(ctx, sh.ID, p.Sequence)
+	var gap *GapError
+	if errors.As(err, &gap) && s.trimmedBeforeCutoff(p, from) {
+		return s.completeTrimmed(work, key, p, log)
+	}
 	if err != nil {
 		return stopped(ctx, err)
 	}
@@ -60,6 +66,9 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 				log.Warn("get records failed; retrying", "wait", delay, "err", err)
 				continue
 			case classTrimmed:
+				if s.trimmedBeforeCutoff(p, from) {
+					return s.completeTrimmed(work, key, p, log)
+				}
 				s.m.Gaps.WithLabelValues(s.table.Name, "trimmed").Inc()
 				return &GapError{Table: s.table.Name, Shard: sh.ID, Reason: fmt.Sprintf("records after sequence %q were trimmed before they were read", p.Sequence), Err: err}
 			case classMissing:
@@ -172,4 +181,20 @@ func stopped(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// trimmedBeforeCutoff reports whether trimmed records of a shard read from
+// TRIM_HORIZON (no checkpoint yet) can only be older than the cutoff: the
+// stream trims after 24 h, so when the cutoff is younger than that, every
+// trimmed record predates it and would have been skipped anyway. (AWS then
+// starts at the oldest record left; DynamoDB Local answers
+// TrimmedDataAccessException instead.) With a checkpoint, trimming is a gap.
+func (s *Source) trimmedBeforeCutoff(p checkpoint.Progress, from int64) bool {
+	return p.Sequence == "" && from > 0 && s.opts.Now().Add(-retention).Unix() < from
+}
+
+// completeTrimmed marks a shard whose records all predate the cutoff done.
+func (s *Source) completeTrimmed(ctx context.Context, key string, p checkpoint.Progress, log *slog.Logger) error {
+	log.Info("shard holds only trimmed records older than the cutoff; nothing to apply")
+	return s.store.Complete(ctx, key, p)
 }

@@ -212,3 +212,30 @@ func TestBackfillOlderThanRetentionIsAGap(t *testing.T) {
 		t.Fatalf("Run = %v, want a gap", err)
 	}
 }
+
+// TestTrimmedBeforeCutoffIsNotAGap: after a backfill, a shard read from
+// TRIM_HORIZON whose records are trimmed holds only records older than
+// the cutoff (trimming takes 24 h): it is done, not a gap; a shard with a
+// checkpoint that hits trimmed records is still a gap.
+func TestTrimmedBeforeCutoffIsNotAGap(t *testing.T) {
+	f := &fakeStreams{shards: []*fakeShard{{id: "old", closed: true}, {id: "new", parent: "old"}}, trimmed: map[string]bool{"old": true}}
+	f.put("new", "INSERT", "a", "1", 2000)
+	store := memStore(t)
+	s := newTestSource(t, f, store, "LATEST")
+	s.table.Cutoff = 1000
+	s.opts.Now = func() time.Time { return time.Unix(3000, 0) }
+	rec := &recorder{}
+	if err := runUntil(t, s, rec.write, func() bool { return len(rec.snapshot()) == 1 }); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if p, _, _ := store.Get(context.Background(), "stream/t/shard/old"); !p.Done {
+		t.Fatal("trimmed shard before the cutoff not completed")
+	}
+	// The same trimming under a checkpoint is a gap.
+	f.trimmed["new"] = true
+	err := newTestSource(t, f, store, "LATEST").Run(context.Background(), rec.write)
+	var gap *GapError
+	if !errors.As(err, &gap) || gap.Shard != "new" {
+		t.Fatalf("Run = %v, want a gap on new", err)
+	}
+}
