@@ -87,7 +87,7 @@ start_dynamodb() {
 }
 
 start_opensearch() {
-  rm -rf "$data/opensearch" && mkdir -p "$data/opensearch"
+  mkdir -p "$data/opensearch" # kept across a restart of a killed node (stack-down removes it)
   start_server opensearch "$OPENSEARCH_PORT" OPENSEARCH_PORT \
     java -Xms512m -Xmx1g -cp "$(cat "$build/opensearch/classpath.txt"):$build/opensearch/classes" \
     Main "$OPENSEARCH_PORT" "$data/opensearch"
