@@ -90,7 +90,9 @@ func classify(err error) errorClass {
 			return classMissing
 		}
 	}
-	if retry.Transient(err) {
+	if retry.Transient(err) || errors.Is(err, context.DeadlineExceeded) {
+		// A deadline here is callTimeout's: the callers check their own
+		// context first.
 		return classRetry
 	}
 	return classFatal

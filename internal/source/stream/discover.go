@@ -30,7 +30,9 @@ func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
 			return nil, fmt.Errorf("describe stream %s: more than %d pages", s.table.StreamARN, maxDescribePages)
 		}
 		resp, err := retryCall(ctx, s, "describe stream", func() (*dynamodbstreams.DescribeStreamOutput, error) {
-			return s.api.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{
+			cctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			return s.api.DescribeStream(cctx, &dynamodbstreams.DescribeStreamInput{
 				StreamArn: aws.String(s.table.StreamARN), ExclusiveStartShardId: start,
 			})
 		})

@@ -16,6 +16,10 @@ import (
 	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
+// callTimeout bounds one DynamoDB Streams call: a stalled connection is
+// abandoned and the call retried instead of hanging the shard.
+const callTimeout = 30 * time.Second
+
 // recordsPerCall is GetRecords' maximum Limit.
 const recordsPerCall = 1000
 
@@ -49,7 +53,9 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 		}
 		last = s.opts.Now()
 		s.m.GetRecords.WithLabelValues(s.table.Name).Inc()
-		out, err := s.api.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(it), Limit: aws.Int32(recordsPerCall)})
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		out, err := s.api.GetRecords(cctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(it), Limit: aws.Int32(recordsPerCall)})
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -159,7 +165,9 @@ func (s *Source) iterator(ctx context.Context, shard, seq string) (string, error
 		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
 	}
 	out, err := retryCall(ctx, s, "get shard iterator", func() (*dynamodbstreams.GetShardIteratorOutput, error) {
-		return s.api.GetShardIterator(ctx, in)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		return s.api.GetShardIterator(cctx, in)
 	})
 	switch {
 	case err == nil:
