@@ -153,8 +153,12 @@ func TestMetricsAndHealth(t *testing.T) {
 	e.metricsAddr = freeAddr(t)
 	e.writePipeline("", "")
 	e.start()
+	// One change at a time: changes of one key inside one batch would be
+	// coalesced, and the counters below count applied operations.
 	e.put(map[string]types.AttributeValue{"pk": s("a"), "v": n("1")})
+	e.converge(30 * time.Second)
 	e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")})
+	e.converge(30 * time.Second)
 	e.del(key1("a"))
 	e.converge(30 * time.Second)
 	get := func(path string) (int, string) {
