@@ -32,7 +32,7 @@ type Options struct {
 	Getenv      func(string) string
 }
 
-// ErrUnsupported wraps configuration that parses but is not implemented.
+// ErrUnsupported wraps configuration that parses but that ddbsync does not run yet.
 var ErrUnsupported = errors.New("the pipeline uses options ddbsync does not run yet")
 
 // Run runs every pipeline of f until ctx ends (nil) or something fails.
