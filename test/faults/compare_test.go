@@ -3,118 +3,19 @@
 package faults
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/test/e2e"
 )
-
-// tableDocs scans the whole table (consistent reads) and converts every item with the
-// product's converter: _id → document JSON.
-func (s *scenario) tableDocs() (map[string]string, error) {
-	out := map[string]string{}
-	p := dynamodb.NewScanPaginator(s.ddb, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(s.ctx)
-		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", s.table, err)
-		}
-		for _, item := range page.Items {
-			ids, err := s.key.KeyIDs(item)
-			if err != nil {
-				return nil, err
-			}
-			doc, err := ddbjson.Item(item)
-			if err != nil {
-				return nil, err
-			}
-			out[ids.ID] = string(doc)
-		}
-	}
-	return out, nil
-}
-
-// indexDoc is one document as the index holds it.
-type indexDoc struct {
-	source  string
-	version int64
-}
-
-// indexDocs reads every document of the index with a scroll (a missing index is empty).
-func (s *scenario) indexDocs() (map[string]indexDoc, error) {
-	out := map[string]indexDoc{}
-	ctx := s.ctx
-	if st, b := osDo(ctx, s.os, "POST", "/"+s.index+"/_refresh", nil); st != 200 && st != 404 {
-		return nil, fmt.Errorf("refresh %s: %d %s", s.index, st, b)
-	}
-	status, resp := osDo(ctx, s.os, "POST", "/"+s.index+"/_search?scroll=1m", []byte(`{"size":2000,"version":true,"query":{"match_all":{}}}`))
-	var scrollID string
-	defer func() {
-		if scrollID != "" {
-			body, _ := json.Marshal(map[string]any{"scroll_id": []string{scrollID}})
-			osDo(ctx, s.os, "DELETE", "/_search/scroll", body)
-		}
-	}()
-	for {
-		switch {
-		case status == 404:
-			return out, nil
-		case status != 200:
-			return nil, fmt.Errorf("search %s: %d %s", s.index, status, resp)
-		}
-		var r struct {
-			ScrollID string `json:"_scroll_id"`
-			Hits     struct {
-				Hits []struct {
-					ID      string          `json:"_id"`
-					Version int64           `json:"_version"`
-					Source  json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		if err := json.Unmarshal(resp, &r); err != nil {
-			return nil, fmt.Errorf("search %s: %w", s.index, err)
-		}
-		scrollID = r.ScrollID
-		if len(r.Hits.Hits) == 0 {
-			return out, nil
-		}
-		for _, h := range r.Hits.Hits {
-			out[h.ID] = indexDoc{source: string(h.Source), version: h.Version}
-		}
-		body, _ := json.Marshal(map[string]string{"scroll": "1m", "scroll_id": scrollID})
-		status, resp = osDo(ctx, s.os, "POST", "/_search/scroll", body)
-	}
-}
-
-// httpClient is for the suite's own calls to OpenSearch (not through any fault proxy).
-var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // osDo sends a JSON request to OpenSearch at base+path; status 0 means no answer.
 func osDo(ctx context.Context, base, method, path string, body []byte) (int, []byte) {
-	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return e2e.Do(ctx, base, method, path, body)
 }
 
 // diff is the every-item / every-document comparison.
@@ -138,11 +39,11 @@ func (d diff) String() string {
 }
 
 func (s *scenario) compare() (diff, error) {
-	items, err := s.tableDocs()
+	items, err := e2e.TableDocs(s.ctx, s.ddb, s.table, s.key)
 	if err != nil {
 		return diff{}, err
 	}
-	docs, err := s.indexDocs()
+	docs, err := e2e.IndexDocs(s.ctx, s.os, s.index)
 	if err != nil {
 		return diff{}, err
 	}
@@ -152,13 +53,13 @@ func (s *scenario) compare() (diff, error) {
 		switch {
 		case !ok:
 			d.missing = append(d.missing, id)
-		case got.source != want:
-			d.stale = append(d.stale, fmt.Sprintf("%s (version %d) got %s want %s", id, got.version, got.source, want))
+		case got.Source != want:
+			d.stale = append(d.stale, fmt.Sprintf("%s (version %d) got %s want %s", id, got.Version, got.Source, want))
 		}
 	}
 	for id, got := range docs {
 		if _, ok := items[id]; !ok {
-			d.extra = append(d.extra, fmt.Sprintf("%s (version %d)", id, got.version))
+			d.extra = append(d.extra, fmt.Sprintf("%s (version %d)", id, got.Version))
 		}
 	}
 	return d, nil

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // pick returns short in -short mode, else full.
@@ -255,7 +257,7 @@ func TestStreamGapStop(t *testing.T) {
 	}
 	s.writeFor(600, 10*time.Millisecond, 3*time.Second) // changes the stream will lose
 	s.testControl("ACTION", "DILATE_TIME", "HOURS", "25")
-	before, err := s.indexDocs()
+	before, err := e2e.IndexDocs(s.ctx, s.os, s.index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +269,7 @@ func TestStreamGapStop(t *testing.T) {
 	if code != 3 || !strings.Contains(s.log(), "STREAM GAP") {
 		t.Fatalf("exit %d, want 3 with a STREAM GAP error:\n%s", code, tail(s.log(), 4000))
 	}
-	after, err := s.indexDocs()
+	after, err := e2e.IndexDocs(s.ctx, s.os, s.index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +410,7 @@ func TestStreamGapRebackfill(t *testing.T) {
 	// While ddbsync is down: the workload, plus deletes of 100 items that have documents (their
 	// documents become orphans that only a sweep removes).
 	s.writeFor(1000, 15*time.Millisecond, 3*time.Second)
-	items, err := s.tableDocs()
+	items, err := e2e.TableDocs(s.ctx, s.ddb, s.table, s.key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,8 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // e2e is one end-to-end scenario: a table, an index, a state dir and the
@@ -266,84 +263,29 @@ func (e *e2e) testControl(item map[string]types.AttributeValue) {
 // tableDocs scans the whole table and converts every item with the product's converter.
 func (e *e2e) tableDocs() map[string]string {
 	e.t.Helper()
-	out := map[string]string{}
-	p := dynamodb.NewScanPaginator(e.ddb, &dynamodb.ScanInput{TableName: aws.String(e.table), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(e.ctx)
-		if err != nil {
-			e.t.Fatalf("scan %s: %v", e.table, err)
-		}
-		for _, item := range page.Items {
-			ids, err := e.key.KeyIDs(item)
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			doc, err := ddbjson.Item(item)
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			out[ids.ID] = string(doc)
-		}
+	docs, err := shared.TableDocs(e.ctx, e.ddb, e.table, e.key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return docs
+}
+
+// indexDocs reads every document of the index: _id → _source.
+func (e *e2e) indexDocs() map[string]string {
+	e.t.Helper()
+	docs, err := shared.IndexDocs(e.ctx, e.os, e.index)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make(map[string]string, len(docs))
+	for id, d := range docs {
+		out[id] = d.Source
 	}
 	return out
 }
 
-// indexDocs reads every document of the index with a scroll.
-func (e *e2e) indexDocs() map[string]string {
-	e.t.Helper()
-	out := map[string]string{}
-	_, _ = e.osDo("POST", "/"+e.index+"/_refresh", nil)
-	var status int
-	var resp []byte
-	for try := 0; ; try++ {
-		status, resp = e.osDo("POST", "/"+e.index+"/_search?scroll=1m", []byte(`{"size":5000,"query":{"match_all":{}}}`))
-		if status == 404 {
-			return out
-		}
-		if status != 503 || try == 50 { // 503: a new index's shard is not allocated yet
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	for {
-		if status != 200 {
-			e.t.Fatalf("search %s: %d %s", e.index, status, resp)
-		}
-		var r struct {
-			ScrollID string `json:"_scroll_id"`
-			Hits     struct {
-				Hits []struct {
-					ID     string          `json:"_id"`
-					Source json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		if err := json.Unmarshal(resp, &r); err != nil {
-			e.t.Fatal(err)
-		}
-		for _, h := range r.Hits.Hits {
-			out[h.ID] = string(h.Source)
-		}
-		if len(r.Hits.Hits) == 0 {
-			body, _ := json.Marshal(map[string]any{"scroll_id": []string{r.ScrollID}})
-			e.osDo("DELETE", "/_search/scroll", body)
-			return out
-		}
-		body, _ := json.Marshal(map[string]string{"scroll": "1m", "scroll_id": r.ScrollID})
-		status, resp = e.osDo("POST", "/_search/scroll", body)
-	}
-}
-
 func (e *e2e) osDo(method, path string, body []byte) (int, []byte) {
-	req, _ := http.NewRequestWithContext(e.ctx, method, e.os+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return shared.Do(e.ctx, e.os, method, path, body)
 }
 
 // diff compares every item with every document: missing, extra, stale.
