@@ -26,7 +26,7 @@ func (r *Resolver) Prepare(events []change.Event) (Batch, error) {
 	var bad []Unresolved
 	for i := range events {
 		ev := &events[i]
-		it, err := r.Resolve(ev)
+		its, err := r.ResolveAll(ev)
 		if err != nil {
 			act := ActionIndex
 			if ev.Op == change.OpDelete {
@@ -35,7 +35,7 @@ func (r *Resolver) Prepare(events []change.Event) (Batch, error) {
 			bad = append(bad, Unresolved{Item: Item{Action: act, ID: ev.ID, Version: ev.Version, VersionType: r.versionType, Event: ev}, Err: err})
 			continue
 		}
-		items = append(items, it)
+		items = append(items, its...)
 	}
 	items, dropped := Coalesce(items)
 	entries, err := Encode(items)
