@@ -85,6 +85,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
+			checkStreamView(o.Logger.With("pipeline", p.Name), p, info)
 			ref := t.TableARN
 			if local {
 				ref = info.Name
