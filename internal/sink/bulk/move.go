@@ -30,19 +30,49 @@ func (r *Resolver) ResolveAll(ev *change.Event) ([]Item, error) {
 		return []Item{it}, nil
 	}
 	del := Item{Action: ActionDelete, Event: ev}
-	if _, err := r.place(&del, old); err != nil || del.target() == it.target() {
+	if _, err := r.place(&del, old); err != nil {
 		return []Item{it}, nil
 	}
-	if r.versionType != "" {
-		if del.Version, err = r.evalVersion(ev); err != nil {
-			return []Item{it}, nil // Resolve evaluated it for index; create keeps internal versions
+	return r.withDeletes(ev, []Item{it}, []DocRef{{Index: del.Index, ID: del.ID, Routing: del.Routing}}), nil
+}
+
+// withDeletes adds to the operations its of ev a delete of each copy in
+// refs that its do not already address, with the event's version, in the
+// order the version type needs (see ResolveAll).
+func (r *Resolver) withDeletes(ev *change.Event, its []Item, refs []DocRef) []Item {
+	var dels []Item
+	for _, ref := range refs {
+		if addresses(its, ref.key()) || addresses(dels, ref.key()) {
+			continue
 		}
-		del.VersionType = r.versionType
+		del := Item{Action: ActionDelete, Index: ref.Index, ID: ref.ID, Routing: ref.Routing, Event: ev}
+		if r.versionType != "" {
+			v, err := r.evalVersion(ev)
+			if err != nil {
+				continue // Resolve evaluated it unless the action is create; nothing to order by
+			}
+			del.Version, del.VersionType = v, r.versionType
+		}
+		dels = append(dels, del)
 	}
-	if it.VersionType == VersionExternal {
-		return []Item{it, del}, nil
+	if len(dels) == 0 {
+		return its
 	}
-	return []Item{del, it}, nil
+	for _, it := range its {
+		if it.Action != ActionDelete && it.VersionType != VersionExternal {
+			return append(dels, its...)
+		}
+	}
+	return append(its, dels...)
+}
+
+func addresses(its []Item, k docKey) bool {
+	for i := range its {
+		if its[i].target() == k {
+			return true
+		}
+	}
+	return false
 }
 
 // target is the document an item addresses.
