@@ -36,3 +36,14 @@ func checkStreamView(log *slog.Logger, p *config.Pipeline, info tableInfo) []str
 		"table", info.Name, "view_type", string(info.ViewType), "reads", strings.Join(need, ", "))
 	return need
 }
+
+// needsOldImages reports whether a sink of p places documents by non-key
+// attributes of the table, so that stream events must carry old images.
+func needsOldImages(p *config.Pipeline, info tableInfo) bool {
+	for _, s := range p.Sinks {
+		if s.OpenSearch != nil && len(s.OpenSearch.PlacementPointers(info.Key.Partition, info.Key.Sort)) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -63,7 +63,8 @@ func (t *Table) toEvent(r st.Record) (change.Event, error) {
 	}
 	// The old image places the old copy (DESIGN §2.11) whatever
 	// view_on_remove says; view_on_remove only chooses a delete's body.
-	if sr.OldImage != nil && r.EventName != st.OperationTypeInsert {
+	if sr.OldImage != nil && r.EventName != st.OperationTypeInsert &&
+		(!t.SkipOldImages || (ev.Op == change.OpDelete && t.ViewOnRemove == "OLD_IMAGE")) {
 		old, err := ddbjson.FromStreamItem(sr.OldImage)
 		if err != nil {
 			return change.Event{}, fmt.Errorf("old image: %w", err)

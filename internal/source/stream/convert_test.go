@@ -26,19 +26,23 @@ func TestToEventOldImage(t *testing.T) {
 	tests := []struct {
 		name        string
 		view        string
+		skip        bool
 		rec         st.Record
 		doc, oldDoc string
 	}{
-		{"insert", "NEW_IMAGE", rec(st.OperationTypeInsert, nil, newImg), `{"pk":"k","tenant":"B"}`, ""},
-		{"modify", "NEW_IMAGE", rec(st.OperationTypeModify, oldImg, newImg), `{"pk":"k","tenant":"B"}`, `{"pk":"k","tenant":"A"}`},
-		{"modify without old image", "NEW_IMAGE", rec(st.OperationTypeModify, nil, newImg), `{"pk":"k","tenant":"B"}`, ""},
-		{"remove, view NEW_IMAGE", "NEW_IMAGE", rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k"}`, `{"pk":"k","tenant":"A"}`},
-		{"remove, view OLD_IMAGE", "OLD_IMAGE", rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k","tenant":"A"}`, `{"pk":"k","tenant":"A"}`},
-		{"remove without old image", "OLD_IMAGE", rec(st.OperationTypeRemove, nil, nil), `{"pk":"k"}`, ""},
+		{"insert", "NEW_IMAGE", false, rec(st.OperationTypeInsert, nil, newImg), `{"pk":"k","tenant":"B"}`, ""},
+		{"modify", "NEW_IMAGE", false, rec(st.OperationTypeModify, oldImg, newImg), `{"pk":"k","tenant":"B"}`, `{"pk":"k","tenant":"A"}`},
+		{"modify without old image", "NEW_IMAGE", false, rec(st.OperationTypeModify, nil, newImg), `{"pk":"k","tenant":"B"}`, ""},
+		{"remove, view NEW_IMAGE", "NEW_IMAGE", false, rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k"}`, `{"pk":"k","tenant":"A"}`},
+		{"remove, view OLD_IMAGE", "OLD_IMAGE", false, rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k","tenant":"A"}`, `{"pk":"k","tenant":"A"}`},
+		{"remove without old image", "OLD_IMAGE", false, rec(st.OperationTypeRemove, nil, nil), `{"pk":"k"}`, ""},
+		{"modify, old images skipped", "NEW_IMAGE", true, rec(st.OperationTypeModify, oldImg, newImg), `{"pk":"k","tenant":"B"}`, ""},
+		{"remove, view NEW_IMAGE, old images skipped", "NEW_IMAGE", true, rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k"}`, ""},
+		{"remove, view OLD_IMAGE, old images skipped", "OLD_IMAGE", true, rec(st.OperationTypeRemove, oldImg, nil), `{"pk":"k","tenant":"A"}`, `{"pk":"k","tenant":"A"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := &Table{Name: "t", Key: ddbjson.Key{Partition: "pk"}, ViewOnRemove: tt.view}
+			tb := &Table{Name: "t", Key: ddbjson.Key{Partition: "pk"}, ViewOnRemove: tt.view, SkipOldImages: tt.skip}
 			ev, err := tb.toEvent(tt.rec)
 			if err != nil {
 				t.Fatal(err)
