@@ -12,7 +12,7 @@ type docKey struct{ index, id, routing string }
 // same final state as applying all of them. (Two routings of one _id that
 // land on the same shard are one physical document; the last operation of
 // each is kept in order, and ResolveAll's order and the external versions
-// leave the newest state — see TestMovesCoalesce.) It returns the kept items and how many were
+// leave the newest state — see TestMovesConverge.) It returns the kept items and how many were
 // dropped; items is not modified.
 func Coalesce(items []Item) (kept []Item, dropped int) {
 	last := make(map[docKey]int, len(items))

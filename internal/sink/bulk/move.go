@@ -19,21 +19,40 @@ import "github.com/ddbsync/ddbsync/internal/change"
 //     the document (an equal version is accepted by external_gte).
 //
 // An old image that the templates cannot place gives no delete: no copy
-// could have been written from it.
+// could have been written from it. When the new image cannot be placed
+// (the error is returned: the event is dead-lettered), the old copy is
+// still deleted, so the index holds no stale document for the item.
 func (r *Resolver) ResolveAll(ev *change.Event) ([]Item, error) {
 	it, err := r.Resolve(ev)
 	if err != nil {
+		if a, aerr := r.action.Eval(ev); aerr == nil && Action(a) != ActionDelete {
+			if del, ok := r.oldCopy(ev); ok {
+				return r.withDeletes(ev, nil, []DocRef{del}), err
+			}
+		}
 		return nil, err
 	}
+	if it.Action == ActionDelete {
+		return []Item{it}, nil
+	}
+	del, ok := r.oldCopy(ev)
+	if !ok {
+		return []Item{it}, nil
+	}
+	return r.withDeletes(ev, []Item{it}, []DocRef{del}), nil
+}
+
+// oldCopy is where the event's old image places the item's old copy.
+func (r *Resolver) oldCopy(ev *change.Event) (DocRef, bool) {
 	old := ev.Old()
-	if old == nil || it.Action == ActionDelete {
-		return []Item{it}, nil
+	if old == nil {
+		return DocRef{}, false
 	}
-	del := Item{Action: ActionDelete, Event: ev}
-	if _, err := r.place(&del, old); err != nil {
-		return []Item{it}, nil
+	var at Item
+	if _, err := r.place(&at, old); err != nil {
+		return DocRef{}, false
 	}
-	return r.withDeletes(ev, []Item{it}, []DocRef{{Index: del.Index, ID: del.ID, Routing: del.Routing}}), nil
+	return DocRef{Index: at.Index, ID: at.ID, Routing: at.Routing}, true
 }
 
 // withDeletes adds to the operations its of ev a delete of each copy in

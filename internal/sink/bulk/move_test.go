@@ -61,6 +61,7 @@ func TestResolveAllPlacesByOldImage(t *testing.T) {
 		{"routing moves, internal", "internal", a, &img{"B", "x", 2}, []string{"delete docs/x@A", "index docs/x@B"}},
 		{"remove is placed by the old image", "", a, nil, []string{"delete docs/x@A v7"}},
 		{"old image the templates cannot place", "", &img{}, &img{"B", "y", 2}, []string{"index docs/y@B v7"}},
+		{"new image the templates cannot place", "", a, &img{}, []string{"delete docs/x@A v7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,9 +75,12 @@ func TestResolveAllPlacesByOldImage(t *testing.T) {
 			if tt.old != nil && tt.old.Tenant == "" {
 				ev.OldDoc = []byte(`{"pk":"k"}`)
 			}
+			if tt.cur != nil && tt.cur.Tenant == "" {
+				ev.Doc = []byte(`{"pk":"k"}`)
+			}
 			its, err := r.ResolveAll(&ev)
-			if err != nil {
-				t.Fatal(err)
+			if (err != nil) != (tt.cur != nil && tt.cur.Tenant == "") {
+				t.Fatalf("err = %v", err)
 			}
 			var got []string
 			for _, it := range its {

@@ -41,6 +41,7 @@ func (r *Resolver) prepare(events []change.Event, found map[int][]DocRef) (Batch
 				act = ActionDelete
 			}
 			bad = append(bad, Unresolved{Item: Item{Action: act, ID: ev.ID, Version: ev.Version, VersionType: r.versionType, Event: ev}, Err: err})
+			items = append(items, its...) // the old copy's delete, if any
 			continue
 		}
 		if found != nil {
