@@ -48,7 +48,7 @@ const (
 type Event struct {
 	Table        string
 	Op           Op
-	ID           string // Data-Prepper primary_key: "pk" or "pk|sk"
+	ID           string // primary_key: "pk" or "pk|sk", escaped or hashed when ambiguous or long (ddbjson.DocumentID)
 	PartitionKey string // canonical text of the partition key value
 	SortKey      string // canonical text of the sort key value ("" when the table has none)
 	// Doc is the item as a JSON object (DESIGN §2.5). For a delete it is the
