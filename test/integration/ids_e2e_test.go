@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/config"
@@ -286,4 +288,49 @@ func TestIDsUnambiguousKeys(t *testing.T) {
 			t.Fatalf("verify: exit %d, report %+v", code, r)
 		}
 	})
+}
+
+// TestIDsRunChecksStreamView: with a NEW_IMAGE stream, a routing on a
+// non-key attribute cannot place deletes; run says so at start, naming the
+// table, its view type, what reads the attribute and the view to use.
+func TestIDsRunChecksStreamView(t *testing.T) {
+	e := newE2E(t, "newimage", "", "")
+	// Swap the harness's table for one with a NEW_IMAGE stream (the
+	// harness's cleanup drops e.table; drop the first one here).
+	first := e.table
+	e.table = first + "-ni"
+	if _, err := e.ddb.DeleteTable(e.ctx, &dynamodb.DeleteTableInput{TableName: aws.String(first)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ddb.CreateTable(e.ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(e.table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.placedPipeline("stream:\n  start_position: TRIM_HORIZON", e.index, `${getMetadata("primary_key")}`, "${/tenant}")
+	e.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l := e.log()
+		if i := strings.Index(l, "the table's stream has no old images"); i >= 0 {
+			line := l[i:]
+			if j := strings.IndexByte(line, '\n'); j >= 0 {
+				line = line[:j]
+			}
+			for _, want := range []string{"NEW_AND_OLD_IMAGES", e.table, "NEW_IMAGE", "routing /tenant"} {
+				if !strings.Contains(line, want) {
+					t.Errorf("start-up message lacks %q: %s", want, line)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run did not report the stream view it cannot support:\n%s", l)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
