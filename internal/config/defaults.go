@@ -93,7 +93,7 @@ func applyDefaults(f *File) {
 				continue
 			}
 			t.TableName = a.resource
-			if p.Source.AWS.Region == "" {
+			if p.Source.AWS.Region == "" && a.region != LocalRegion {
 				p.Source.AWS.Region = a.region
 			}
 		}

@@ -87,6 +87,8 @@ func (v *validator) source(p *Pipeline, tables map[string]string) {
 			continue
 		}
 		switch {
+		case a.region == LocalRegion: // DynamoDB Local's own ARN: addressed by name in the configured region
+			continue
 		case regionWritten && validRegion(s.AWS.Region) && a.region != s.AWS.Region:
 			v.add(tp+".table_arn", gotWant("table is in another region than aws.region "+s.AWS.Region, v.regionOf(tp+".table_arn", a), "one region per source (aws.region)"))
 		case !regionWritten && firstRegion != "" && a.region != firstRegion:
