@@ -34,6 +34,7 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 		return fmt.Errorf("acquire %s: %w", key, err)
 	}
 	defer s.store.Release(context.WithoutCancel(ctx), key)
+	s.opts.Progress.ShardStarted(s.table.Name, sh.ID)
 	log.Info("reading shard", "parent", sh.Parent, "after_seq", p.Sequence, "clock_second", p.Clock.Second, "clock_count", p.Clock.Count)
 
 	it, err := s.iterator(ctx, sh.ID, p.Sequence)
@@ -117,11 +118,13 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(0)
 			delay = min(max(delay*2, s.opts.PollMin), s.opts.PollMax)
 		}
+		s.opts.Progress.Applied(s.table.Name, sh.ID, appliedUpTo(last, out.Records))
 		if out.NextShardIterator == nil {
 			p.Clock = clock
 			if err := s.store.Complete(work, key, p); err != nil {
 				return err
 			}
+			s.opts.Progress.ShardDone(s.table.Name, sh.ID)
 			s.m.ShardLag.DeleteLabelValues(s.table.Name, sh.ID)
 			log.Info("shard drained", "last_seq", p.Sequence)
 			return nil

@@ -25,6 +25,9 @@ type Options struct {
 	// stop was requested (default 30s).
 	Grace time.Duration
 	Now   func() time.Time
+	// Progress, when set, learns the phase and every shard's applied tip
+	// (the caught-up signal and /readyz).
+	Progress *metrics.Progress
 }
 
 func (o *Options) defaults() {
@@ -119,6 +122,7 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the backfill's stream cutoff %s is older than the stream's 24 h retention; stream records after it may be gone", time.Unix(s.table.Cutoff, 0).UTC())}
 	}
 	s.log.Info("stream starting", "stream", s.table.StreamARN, "first_start", first, "from", from)
+	s.opts.Progress.Phase(s.table.Name, metrics.PhaseStream)
 
 	// Acknowledgements in flight may finish for Grace after a stop.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))

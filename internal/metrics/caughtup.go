@@ -1,0 +1,259 @@
+package metrics
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Table phases, as Progress reports them.
+const (
+	PhaseStarting = "starting" // connecting, describing the table
+	PhaseBackfill = "backfill" // export or scan in progress; stream events held
+	PhaseStream   = "stream"   // backfill (if any) done; the stream is applied
+	PhaseDone     = "done"     // a table without a stream whose backfill finished
+)
+
+// Progress tracks, per table, its phase and, per stream shard, the moment
+// up to which the shard's records are applied: its "tip". It answers the
+// caught-up question and the lag behind /readyz. Every method is safe on a
+// nil *Progress (it then tracks nothing).
+//
+// A shard's tip T means: every record of the shard created before T is
+// applied (acknowledged by the sink and checkpointed). A reader moves it
+// after each acknowledged GetRecords call: to the call's start when the call
+// returned no records (the reader was at the shard's end when the call
+// began), else to the creation time of the last record it applied.
+type Progress struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	tables map[string]*tableProgress
+}
+
+type tableProgress struct {
+	phase  string
+	since  time.Time // phase start
+	shards map[string]*shardProgress
+}
+
+type shardProgress struct {
+	started  time.Time // the reader began
+	tip      time.Time // records created before tip are applied (zero: none known)
+	lastRead time.Time // the last GetRecords that returned (liveness)
+	done     bool      // read to its end and completed
+}
+
+// NewProgress returns an empty Progress using now as the clock.
+func NewProgress(now func() time.Time) *Progress {
+	return &Progress{now: now, tables: map[string]*tableProgress{}}
+}
+
+func (p *Progress) table(name string) *tableProgress {
+	t := p.tables[name]
+	if t == nil {
+		t = &tableProgress{phase: PhaseStarting, since: p.now(), shards: map[string]*shardProgress{}}
+		p.tables[name] = t
+	}
+	return t
+}
+
+func (t *tableProgress) shard(id string, now time.Time) *shardProgress {
+	s := t.shards[id]
+	if s == nil {
+		s = &shardProgress{started: now}
+		t.shards[id] = s
+	}
+	return s
+}
+
+// Phase sets a table's phase (PhaseStarting … PhaseDone). Entering a
+// backfill forgets the shards: a re-backfill restarts the stream.
+func (p *Progress) Phase(table, phase string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.table(table)
+	t.phase, t.since = phase, p.now()
+	if phase == PhaseBackfill {
+		t.shards = map[string]*shardProgress{}
+	}
+}
+
+// ShardStarted records that a reader began reading a shard.
+func (p *Progress) ShardStarted(table, shard string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	s := p.table(table).shard(shard, now)
+	s.started, s.done = now, false
+}
+
+// Applied records an acknowledged GetRecords call on a shard: every record
+// created before tip is applied. A tip never moves back.
+func (p *Progress) Applied(table, shard string, tip time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	s := p.table(table).shard(shard, now)
+	s.lastRead = now
+	if tip.After(s.tip) {
+		s.tip = tip
+	}
+}
+
+// ShardDone records that a shard was read to its end and completed.
+func (p *Progress) ShardDone(table, shard string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.table(table).shard(shard, p.now())
+	s.done, s.lastRead = true, p.now()
+}
+
+// ListedShard is one shard of a stream listing taken after the moment in
+// question, as the caught-up check needs it.
+type ListedShard struct {
+	ID     string
+	Parent string
+	// Complete: the shard's checkpoint says it was read to its end.
+	Complete bool
+}
+
+// Behind is one reason a table is not caught up.
+type Behind struct {
+	Table string `json:"table"`
+	Shard string `json:"shard,omitempty"`
+	Why   string `json:"why"`
+}
+
+// CaughtUp decides whether every change written to table before moment at
+// is applied. listed is the table's stream shards, listed after at (nil for
+// a table without a stream). The table is caught up at `at` when
+//
+//   - no backfill is in progress (the phase is stream, or done for a table
+//     without a stream), and
+//   - every listed shard is complete (read to its end, acknowledged and
+//     checkpointed), or has a tip after at: its reader acknowledged
+//     everything up to a GetRecords call that started after at and found
+//     no further record, or applied a record created after at.
+//
+// Shards created after at hold only records written after at and pass
+// once their reader has polled them once. The answer lists what is behind.
+func (p *Progress) CaughtUp(table string, at time.Time, listed []ListedShard) (bool, []Behind) {
+	if p == nil {
+		return false, []Behind{{Table: table, Why: "progress is not tracked"}}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.tables[table]
+	switch {
+	case !ok || t.phase == PhaseStarting:
+		return false, []Behind{{Table: table, Why: "starting: the table is not being replicated yet"}}
+	case t.phase == PhaseBackfill:
+		return false, []Behind{{Table: table, Why: fmt.Sprintf("backfill in progress for %s", p.now().Sub(t.since).Round(time.Second))}}
+	case t.phase == PhaseDone:
+		return true, nil
+	}
+	var behind []Behind
+	for _, l := range listed {
+		s := t.shards[l.ID]
+		switch {
+		case l.Complete || s != nil && s.done:
+		case s == nil && l.Parent != "":
+			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: "not read yet: waits for its parent " + l.Parent})
+		case s == nil:
+			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: "not read yet"})
+		case s.tip.After(at):
+		case s.tip.IsZero():
+			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: fmt.Sprintf("reading since %s; nothing acknowledged yet", s.started.UTC().Format(time.RFC3339))})
+		default:
+			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: fmt.Sprintf("applied up to %s, %s before the moment asked", s.tip.UTC().Format(time.RFC3339Nano), at.Sub(s.tip).Round(time.Millisecond))})
+		}
+	}
+	return len(behind) == 0, behind
+}
+
+// Lag is how far a table's replication is behind now, for /readyz: the
+// largest now − tip over its open shards (now − start for a shard without a
+// tip yet). ok is false during start-up and backfill, with why.
+func (p *Progress) Lag(table string) (lag time.Duration, ok bool, why string) {
+	if p == nil {
+		return 0, false, "progress is not tracked"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, found := p.tables[table]
+	switch {
+	case !found || t.phase == PhaseStarting:
+		return 0, false, "starting"
+	case t.phase == PhaseBackfill:
+		return 0, false, "backfill in progress"
+	}
+	now := p.now()
+	for _, s := range t.shards {
+		if s.done {
+			continue
+		}
+		from := s.tip
+		if from.IsZero() {
+			from = s.started
+		}
+		lag = max(lag, now.Sub(from))
+	}
+	return lag, true, ""
+}
+
+// Tables lists the tracked tables in name order.
+func (p *Progress) Tables() []string {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.tables))
+	for name := range p.tables {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Silent lists the open shards whose reader has not finished a GetRecords
+// call for longer than bound (each as "table/shard: why"): the data path
+// is not making progress there.
+func (p *Progress) Silent(bound time.Duration) []string {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	var out []string
+	for name, t := range p.tables {
+		if t.phase != PhaseStream {
+			continue
+		}
+		for id, s := range t.shards {
+			last := s.lastRead
+			if last.IsZero() {
+				last = s.started
+			}
+			if !s.done && now.Sub(last) > bound {
+				out = append(out, fmt.Sprintf("%s/%s: no stream read completed for %s", name, id, now.Sub(last).Round(time.Second)))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,31 @@
+package metrics
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// GapFor returns the gap recorded under key (a table name), if any.
+func (h *Health) GapFor(key string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	what, ok := h.gaps[key]
+	return what, ok
+}
+
+// StalledLongerThan lists the partitions whose batch has waited for the
+// sink longer than bound.
+func (h *Health) StalledLongerThan(bound time.Duration) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	var out []string
+	for p, since := range h.pending {
+		if d := now.Sub(since); d > bound {
+			out = append(out, fmt.Sprintf("%s has waited %s for the sink", p, d.Round(time.Second)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
