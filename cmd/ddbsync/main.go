@@ -39,7 +39,8 @@ const (
 const usage = `ddbsync keeps an OpenSearch index equal to a DynamoDB table.
 
 Usage:
-  ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
+  ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--until-caught-up]
+  ddbsync wait     [-f pipeline.yaml] [--timeout 60s] [--table NAME]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
   ddbsync version
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(rest, stdout, stderr)
+	case "wait":
+		return cmdWait(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "ddbsync %s\n", version)
 		return exitOK
@@ -162,13 +165,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitConfig
 	}
-	fmt.Fprintf(stdout, "%s is valid.\n%s", c.file, f.Summary())
-	if probs := f.Unsupported(); len(probs) > 0 {
-		fmt.Fprintf(stdout, "\n'ddbsync run' would refuse these options (not supported yet):\n")
-		for _, p := range probs {
-			fmt.Fprintf(stdout, "  line %d: %s: %s\n", p.Line, p.Path, p.Msg)
-		}
+	if err := app.Check(f); err != nil {
+		// The same check and message as run's, so the two agree.
+		fmt.Fprintf(stderr, "%s: 'ddbsync run' would refuse this file: %v\n", c.file, err)
+		return exitConfig
 	}
+	fmt.Fprintf(stdout, "%s is valid.\n%s", c.file, f.Summary())
+	printLocalARNs(stdout, f, os.Getenv)
 	if warns := f.Warnings(); len(warns) > 0 {
 		fmt.Fprintf(stdout, "\nWarnings (valid, but check the table):\n")
 		for _, p := range warns {
@@ -178,10 +181,15 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
+const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--until-caught-up]
 
 Replicates every table of the pipeline file into its sinks until stopped
-(SIGINT/SIGTERM: finish the batch in flight, checkpoint, exit 0).
+(SIGINT/SIGTERM: finish the batch in flight, checkpoint, exit 0), or with
+--until-caught-up until every change written before the start is applied
+and searchable (then exit 0; the next run continues from there).
+OpenSearch and DynamoDB that are not reachable yet are waited for, up to
+--startup-timeout; bad credentials, a missing table or a bad certificate
+fail at once.
 AWS endpoints and credentials come from the standard AWS SDK environment
 (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_DYNAMODB_STREAMS,
 AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_PROFILE, ...).
@@ -197,7 +205,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", runHelp, stderr)
 	c.register(fs)
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "checkpoint directory (env DDBSYNC_STATE_DIR)")
-	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "address for /metrics, /healthz, /readyz; empty disables (env DDBSYNC_METRICS_ADDR)")
+	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "address for /metrics, /healthz, /readyz, /caughtup; empty disables (env DDBSYNC_METRICS_ADDR)")
+	until := fs.Bool("until-caught-up", false, "stop (exit 0) once every change written before the start is applied and searchable")
+	startupTimeout := fs.Duration("startup-timeout", envDuration("DDBSYNC_STARTUP_TIMEOUT", app.DefaultStartupTimeout), "how long to wait for OpenSearch and DynamoDB to become reachable at start-up; 0 fails at once (env DDBSYNC_STARTUP_TIMEOUT)")
+	readyLag := fs.Duration("ready-lag", envDuration("DDBSYNC_READY_LAG", app.DefaultReadyLag), "how far behind a table may be for /readyz (env DDBSYNC_READY_LAG)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -221,6 +232,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log.Info("ddbsync starting", "version", version, "file", c.file, "state_dir", *stateDir)
 	err = app.Run(ctx, f, app.Options{
 		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
+		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag,
 	})
 	var gap *stream.GapError
 	switch {
@@ -230,8 +242,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &gap):
 		log.Error("STREAM GAP: data was lost before it could be replicated; the index is no longer guaranteed equal to the table. Re-backfill the table (configure export or scan with on_gap: rebackfill) or investigate.", "table", gap.Table, "shard", gap.Shard, "err", err)
 		return exitGap
-	case errors.Is(err, app.ErrUnsupported):
-		log.Error("configuration uses options ddbsync does not support yet", "err", err)
+	case errors.Is(err, app.ErrUnsupported), errors.Is(err, app.ErrConfig):
+		log.Error("'ddbsync run' refuses this file", "err", err)
 		return exitConfig
 	default:
 		log.Error("ddbsync failed", "err", err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,6 +29,14 @@ type Options struct {
 	Registry    *prometheus.Registry
 	Stdout      io.Writer
 	Getenv      func(string) string
+	// UntilCaughtUp stops the run (checkpoints saved, exit 0) once every
+	// change written before the run started is applied and searchable.
+	UntilCaughtUp bool
+	// StartupTimeout bounds how long start-up waits for OpenSearch and
+	// DynamoDB to become reachable (0: fail at once).
+	StartupTimeout time.Duration
+	// ReadyLag is how far behind a table may be for /readyz (0: 1 minute).
+	ReadyLag time.Duration
 }
 
 // ErrUnsupported wraps configuration that parses but that ddbsync does not run yet.
@@ -37,13 +44,10 @@ var ErrUnsupported = errors.New("the pipeline uses options ddbsync does not run 
 
 // Run runs every pipeline of f until ctx ends (nil) or something fails.
 func Run(ctx context.Context, f *config.File, o Options) error {
-	if probs := f.Unsupported(); len(probs) > 0 {
-		var b strings.Builder
-		for _, p := range probs {
-			fmt.Fprintf(&b, "\n  line %d: %s: %s", p.Line, p.Path, p.Msg)
-		}
-		return fmt.Errorf("%w:%s", ErrUnsupported, b.String())
+	if err := Check(f); err != nil {
+		return err
 	}
+	startedAt := time.Now() // the moment --until-caught-up catches up to
 	store, err := checkpoint.OpenFileStore(o.StateDir)
 	if err != nil {
 		return err
@@ -52,14 +56,18 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
+	progress, waits := metrics.NewProgress(time.Now), &metrics.Waits{}
+	cu := &caughtUp{progress: progress, health: health, log: o.Logger, poll: 200 * time.Millisecond}
 
 	// The metrics server lives as long as the tables run.
 	var ms errgroup.Group
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer func() { stopMetrics(); _ = ms.Wait() }()
 	if o.MetricsAddr != "" {
-		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health) })
-		o.Logger.Info("serving /metrics, /healthz, /readyz", "addr", o.MetricsAddr)
+		routes := append(probes(health, progress, waits, f, o).Routes(), metrics.Route{Path: "/caughtup", Handler: cu})
+		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health, routes...) })
+		o.Logger.Info("serving /metrics, /healthz, /readyz, /caughtup", "addr", o.MetricsAddr)
+		defer writeRunFile(o.StateDir, o.MetricsAddr, o.Logger)()
 	}
 	backfillMetrics := metrics.NewBackfill(o.Registry)
 	var runs []*tableRun
@@ -69,7 +77,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
 		defer sink.Close()
-		if err := sink.Prepare(ctx); err != nil {
+		if err := startupWait(ctx, o.StartupTimeout, waits, o.Logger, "opensearch (pipeline "+p.Name+")", sink.Prepare); err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
 		awsCfg, err := awsConfig(ctx, p.Source.AWS)
@@ -79,9 +87,14 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		ddb := dynamodb.NewFromConfig(awsCfg)
 		streams := dynamodbstreams.NewFromConfig(awsCfg)
 		s3c := s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != "" })
-		local := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
+		envLocal := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
 		for _, t := range p.Source.Tables {
-			info, err := describeTable(ctx, ddb, t, t.Stream != nil, local)
+			local := envLocal || t.LocalARN() // DynamoDB Local's ARNs: address the table by name
+			var info tableInfo
+			err := startupWait(ctx, o.StartupTimeout, waits, o.Logger, "dynamodb (table "+t.TableName+")", func(ctx context.Context) (err error) {
+				info, err = describeTable(ctx, ddb, t, t.Stream != nil, local)
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
@@ -105,14 +118,39 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
-				skipOldImages: !needsOldImages(p, info),
+				skipOldImages: !needsOldImages(p, info), progress: progress,
 			})
+			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink}
+			if t.Stream != nil {
+				w.streamARN = info.StreamARN
+			}
+			cu.add(w)
 		}
 	}
 	health.Started()
-	g, gctx := errgroup.WithContext(ctx)
+	cu.start()
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	g, gctx := errgroup.WithContext(runCtx)
 	for _, r := range runs {
-		g.Go(func() error { return r.run(gctx) })
+		if r.cfg.Export != nil || r.cfg.Scan != nil {
+			progress.Phase(r.info.Name, metrics.PhaseBackfill)
+		}
+		g.Go(func() error {
+			err := r.run(gctx)
+			if err == nil && r.cfg.Stream == nil && gctx.Err() == nil {
+				progress.Phase(r.info.Name, metrics.PhaseDone)
+			}
+			return err
+		})
+	}
+	if o.UntilCaughtUp {
+		g.Go(func() error {
+			if cu.untilCaughtUp(gctx, startedAt) == nil {
+				stopRun() // every table stops after its last acknowledged batch
+			}
+			return nil
+		})
 	}
 	return g.Wait()
 }

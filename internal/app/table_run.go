@@ -41,6 +41,7 @@ type tableRun struct {
 	// skipOldImages: no sink places documents by non-key attributes, so
 	// stream events need not carry old images (see checkStreamView).
 	skipOldImages bool
+	progress      *metrics.Progress // caught-up tips and phase (nil: not tracked)
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -137,7 +138,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
 		SkipOldImages: t.skipOldImages,
-	}, t.log, t.m, t.health, stream.Options{})
+	}, t.log, t.m, t.health, stream.Options{Progress: t.progress})
 	return src.Run(ctx, t.sink.Write)
 }
 

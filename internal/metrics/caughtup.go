@@ -257,3 +257,16 @@ func (p *Progress) Silent(bound time.Duration) []string {
 	sort.Strings(out)
 	return out
 }
+
+// PhaseOf returns a table's phase ("" when not tracked).
+func (p *Progress) PhaseOf(table string) string {
+	if p == nil {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.tables[table]; ok {
+		return t.phase
+	}
+	return ""
+}

@@ -13,22 +13,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Serve exposes /metrics, /healthz and /readyz on addr until ctx ends.
-func Serve(ctx context.Context, addr string, g prometheus.Gatherer, h *Health) error {
+// Serve exposes /metrics, /healthz and /readyz on addr until ctx ends,
+// plus the extra routes (which may replace /healthz and /readyz).
+func Serve(ctx context.Context, addr string, g prometheus.Gatherer, h *Health, routes ...Route) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		ok, why := h.Ready()
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, strings.Join(why, "\n"))
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
+	replaced := map[string]bool{}
+	for _, r := range routes {
+		mux.Handle(r.Path, r.Handler)
+		replaced[r.Path] = true
+	}
+	if !replaced["/healthz"] {
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "ok")
+		})
+	}
+	if !replaced["/readyz"] {
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			ok, why := h.Ready()
+			if !ok {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, strings.Join(why, "\n"))
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listen on %s: %w", addr, err)
