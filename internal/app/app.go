@@ -120,7 +120,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				health: health, local: local, stateDir: o.StateDir,
 				skipOldImages: !needsOldImages(p, info), progress: progress,
 			})
-			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink}
+			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
 			if t.Stream != nil {
 				w.streamARN = info.StreamARN
 			}

@@ -41,6 +41,7 @@ type watchedTable struct {
 	streamARN string // "" without a stream block
 	store     checkpoint.Store
 	sink      refresher
+	pipeline  string // one sink set per pipeline: refreshed once
 }
 
 // caughtUp answers "is every change written to the tables before moment M
@@ -169,13 +170,13 @@ func (c *caughtUp) wait(ctx context.Context, at time.Time, only map[string]bool,
 
 // refresh refreshes each distinct sink of the tables asked about once.
 func (c *caughtUp) refresh(ctx context.Context, only map[string]bool) error {
-	done := map[refresher]bool{}
+	done := map[string]bool{}
 	tables, _ := c.snapshot()
 	for _, t := range tables {
-		if len(only) > 0 && !only[t.name] || t.sink == nil || done[t.sink] {
+		if len(only) > 0 && !only[t.name] || t.sink == nil || done[t.pipeline] {
 			continue
 		}
-		done[t.sink] = true
+		done[t.pipeline] = true
 		if err := t.sink.Refresh(ctx); err != nil {
 			return fmt.Errorf("refresh the indices of table %s: %w", t.name, err)
 		}

@@ -483,8 +483,10 @@ func TestBadInputS3AccessDenied(t *testing.T) {
 // OpenSearch connectivity classes: fail at start-up, naming the host.
 
 // TestBadInputOpenSearchUnreachable: nothing listens on the sink's port;
-// run exits 1 at once, naming the host.
+// run waits for it up to --startup-timeout (here 3 s, through the
+// environment), then exits 1 naming the host and the bound.
 func TestBadInputOpenSearchUnreachable(t *testing.T) {
+	t.Setenv("DDBSYNC_STARTUP_TIMEOUT", "3s")
 	e := newE2E(t, "osdown", "", "")
 	badCleanup(e, e.table)
 	e.put(key1("a"))
@@ -494,7 +496,7 @@ func TestBadInputOpenSearchUnreachable(t *testing.T) {
 	start := time.Now()
 	log := badRunFails(t, e, 1, 60*time.Second)
 	msg := badErrorLine(t, log)
-	badWant(t, msg, host, "connection refused")
+	badWant(t, msg, host, "connection refused", "--startup-timeout")
 	badWantFold(t, msg, "say how to fix it", "is OpenSearch running", "listening")
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("took %s to give up on a closed port", d)
