@@ -319,7 +319,9 @@ func TestStartupWaitsForOpenSearch(t *testing.T) {
 // TestDynamoDBLocalARN: the ARN DynamoDB Local reports works in table_arn,
 // with the region from AWS_REGION; validate says what will be used.
 func TestDynamoDBLocalARN(t *testing.T) {
-	e := newE2E(t, "ddblocal", "", "")
+	// A region other than the stack's default: the table lives only in
+	// that namespace, so the run must take the region from AWS_REGION.
+	e := newE2EWithKey(t, "ddblocal", "", "", fmt.Sprintf("loc%d", time.Now().UnixNano()%1e9), "locsecret", "eu-west-3")
 	e.metricsAddr = ""
 	t.Cleanup(func() { e.osDo("DELETE", "/"+e.index, nil) })
 	out, err := e.ddb.DescribeTable(e.ctx, &dynamodb.DescribeTableInput{TableName: aws.String(e.table)})
