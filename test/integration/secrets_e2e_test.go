@@ -276,6 +276,9 @@ func TestSecretsRun(t *testing.T) {
 			secCheck(t, "run output", out)
 		})
 		t.Run("password in an unreachable host URL, "+format, func(t *testing.T) {
+			// Start-up waits for an unreachable host (logging each retry) for
+			// at most this long, then fails.
+			t.Setenv("DDBSYNC_STARTUP_TIMEOUT", "2s")
 			e := newE2E(t, "securl", "", "")
 			badCleanup(e, e.table)
 			e.writePipeline("", "")
