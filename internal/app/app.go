@@ -121,6 +121,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				skipOldImages: !needsOldImages(p, info), progress: progress,
 			})
 			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
+			if !local {
+				w.settle = awsSettle
+			}
 			if t.Stream != nil {
 				w.streamARN = info.StreamARN
 			}

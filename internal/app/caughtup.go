@@ -42,7 +42,14 @@ type watchedTable struct {
 	store     checkpoint.Store
 	sink      refresher
 	pipeline  string // one sink set per pipeline: refreshed once
+	// settle is added to the moment: on AWS a write's stream record may
+	// appear a moment after the write returned (0 on DynamoDB Local,
+	// which writes it with the item).
+	settle time.Duration
 }
+
+// awsSettle is watchedTable.settle on AWS.
+const awsSettle = time.Second
 
 // caughtUp answers "is every change written to the tables before moment M
 // applied and visible to search?" for the metrics server, `ddbsync wait`
@@ -126,8 +133,14 @@ func (c *caughtUp) checkTable(ctx context.Context, t watchedTable, at time.Time)
 	if gap, ok := c.health.GapFor(t.name); ok {
 		return false, []metrics.Behind{{Table: t.name, Why: "stream gap: " + gap}}, nil
 	}
+	at = at.Add(t.settle)
 	var listed []metrics.ListedShard
 	if t.streamARN != "" && c.progress.PhaseOf(t.name) == metrics.PhaseStream {
+		// The shards already read first: a fresh listing (a DescribeStream
+		// call) only when they are all past the moment.
+		if ok, behind := c.progress.CaughtUp(t.name, at, c.progress.Known(t.name)); !ok {
+			return false, behind, nil
+		}
 		var err error
 		listed, err = stream.Listing(ctx, t.streams, t.store, stream.Table{Name: t.name, StreamARN: t.streamARN}, c.log)
 		if err != nil {

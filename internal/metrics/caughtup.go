@@ -229,17 +229,28 @@ func (p *Progress) Tables() []string {
 	return out
 }
 
+// SilentShard is an open shard whose reader has not finished a
+// GetRecords call (and its acknowledgement) for a while.
+type SilentShard struct {
+	Table, Shard string
+	For          time.Duration
+}
+
+func (s SilentShard) String() string {
+	return fmt.Sprintf("%s/%s: no stream read completed for %s", s.Table, s.Shard, s.For.Round(time.Second))
+}
+
 // Silent lists the open shards whose reader has not finished a GetRecords
-// call for longer than bound (each as "table/shard: why"): the data path
-// is not making progress there.
-func (p *Progress) Silent(bound time.Duration) []string {
+// call and its acknowledgement for longer than bound, in table and shard
+// order.
+func (p *Progress) Silent(bound time.Duration) []SilentShard {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	var out []string
+	var out []SilentShard
 	for name, t := range p.tables {
 		if t.phase != PhaseStream {
 			continue
@@ -250,11 +261,32 @@ func (p *Progress) Silent(bound time.Duration) []string {
 				last = s.started
 			}
 			if !s.done && now.Sub(last) > bound {
-				out = append(out, fmt.Sprintf("%s/%s: no stream read completed for %s", name, id, now.Sub(last).Round(time.Second)))
+				out = append(out, SilentShard{Table: name, Shard: id, For: now.Sub(last)})
 			}
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Table < out[j].Table || out[i].Table == out[j].Table && out[i].Shard < out[j].Shard
+	})
+	return out
+}
+
+// Known returns the shards the readers of table have reported, as a
+// listing: a cheap first check before a fresh stream listing.
+func (p *Progress) Known(table string) []ListedShard {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.tables[table]
+	if !ok {
+		return nil
+	}
+	out := make([]ListedShard, 0, len(t.shards))
+	for id := range t.shards {
+		out = append(out, ListedShard{ID: id})
+	}
 	return out
 }
 

@@ -125,7 +125,7 @@ func TestLagAndSilent(t *testing.T) {
 	c.t = c.t.Add(4 * time.Minute)
 	p.Applied("t", "b", c.t)
 	s := p.Silent(3 * time.Minute)
-	if len(s) != 1 || !strings.HasPrefix(s[0], "t/a:") {
+	if len(s) != 1 || !strings.HasPrefix(s[0].String(), "t/a:") {
 		t.Fatalf("Silent = %q, want shard a only", s)
 	}
 	p.ShardDone("t", "a")
@@ -167,6 +167,15 @@ func TestProbes(t *testing.T) {
 	c.t = c.t.Add(2 * time.Minute)
 	if ok, why := pr.Live(); ok || !contains(why, "stalled") {
 		t.Fatalf("Live with a stalled sink = %v %q", ok, why)
+	}
+	// A reader waiting for the sink is stalled, not silent.
+	c.t = c.t.Add(2 * time.Minute)
+	if _, why := pr.Live(); contains(why, "silent") {
+		t.Fatalf("a reader waiting for the sink reported silent: %q", why)
+	}
+	h.Acked("stream/t/shard/s")
+	if ok, why := pr.Live(); ok || !contains(why, "silent: t/s") {
+		t.Fatalf("Live with a reader silent for 4 min = %v %q", ok, why)
 	}
 }
 

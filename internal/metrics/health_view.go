@@ -29,3 +29,11 @@ func (h *Health) StalledLongerThan(bound time.Duration) []string {
 	sort.Strings(out)
 	return out
 }
+
+// IsPending reports whether partition has a batch waiting for the sink.
+func (h *Health) IsPending(partition string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.pending[partition]
+	return ok
+}

@@ -56,7 +56,10 @@ func (p Probes) Live() (bool, []string) {
 		why = append(why, "stalled: "+s)
 	}
 	for _, s := range p.Progress.Silent(p.SilentAfter) {
-		why = append(why, "silent: "+s)
+		// A reader waiting for the sink is judged by StallAfter above.
+		if !p.Health.IsPending("stream/" + s.Table + "/shard/" + s.Shard) {
+			why = append(why, "silent: "+s.String())
+		}
 	}
 	return len(why) == 0, why
 }
