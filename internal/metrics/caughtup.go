@@ -67,8 +67,9 @@ func (t *tableProgress) shard(id string, now time.Time) *shardProgress {
 	return s
 }
 
-// Phase sets a table's phase (PhaseStarting … PhaseDone). Entering a
-// backfill forgets the shards: a re-backfill restarts the stream.
+// Phase sets a table's phase (PhaseStarting … PhaseDone) and forgets its
+// shards: a phase starts before any reader of it (a stream that starts
+// again after a re-backfill reads its shards again).
 func (p *Progress) Phase(table, phase string) {
 	if p == nil {
 		return
@@ -77,9 +78,7 @@ func (p *Progress) Phase(table, phase string) {
 	defer p.mu.Unlock()
 	t := p.table(table)
 	t.phase, t.since = phase, p.now()
-	if phase == PhaseBackfill {
-		t.shards = map[string]*shardProgress{}
-	}
+	t.shards = map[string]*shardProgress{}
 }
 
 // ShardStarted records that a reader began reading a shard.

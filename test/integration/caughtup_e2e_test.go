@@ -398,3 +398,39 @@ p:
 		t.Errorf("run created its state dir before refusing the file: %v", err)
 	}
 }
+
+// TestStartupWaitsForDynamoDB: run starts before DynamoDB (and its
+// streams endpoint) is reachable; it waits, reports why, and converges once
+// the port opens.
+func TestStartupWaitsForDynamoDB(t *testing.T) {
+	e := newE2E(t, "ddbstart", "", "")
+	e.metricsAddr = freeAddr(t)
+	t.Cleanup(func() { e.osDo("DELETE", "/"+e.index, nil) })
+	proxy := newOutageProxy(t, stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB"))
+	proxy.down()
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url())
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", proxy.url())
+	e.writePipeline("", "")
+	for i := 0; i < 40; i++ {
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i)), "v": n(fmt.Sprint(i))})
+	}
+	e.start()
+	cuWaitUp(t, e)
+	e.waitLog("waiting for a server to become reachable", 60*time.Second)
+	code, body := cuGet(t, e, "/readyz")
+	if code != 503 || !strings.Contains(fmt.Sprint(body["why"]), "waiting for dynamodb (table "+e.table+")") {
+		t.Fatalf("/readyz while DynamoDB is away = %d %v", code, body)
+	}
+	if e.proc == nil || e.proc.ProcessState != nil {
+		t.Fatalf("ddbsync gave up:\n%s", e.log())
+	}
+	proxy.up()
+	wcode, out := cuWait(t, e, "--timeout", "120s")
+	if wcode != 0 {
+		t.Fatalf("wait: exit %d\n%s\n%s", wcode, out, e.log())
+	}
+	cuMustCompare(t, e, "after DynamoDB came up")
+	if code := e.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
