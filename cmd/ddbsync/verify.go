@@ -130,7 +130,16 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 
 // verifyAll checks every table × opensearch sink of f, in file order.
 func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string, opts verify.Options, rep *verify.Report) error {
-	indices := map[*config.OpenSearch]verify.Index{}
+	type sinkIO struct {
+		idx verify.Index
+		w   *sinkos.Sink
+	}
+	sinks := map[*config.OpenSearch]sinkIO{}
+	defer func() {
+		for _, s := range sinks {
+			_ = s.w.Close()
+		}
+	}()
 	for _, p := range f.Pipelines {
 		targets := verify.Targets(p, local)
 		if len(targets) == 0 {
@@ -142,7 +151,7 @@ func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string,
 		}
 		ddb := dynamodb.NewFromConfig(awsCfg)
 		for _, t := range targets {
-			idx, ok := indices[t.Sink]
+			sio, ok := sinks[t.Sink]
 			if !ok {
 				sinkAWS := &awsCfg
 				if t.Sink.AWS != nil { // SigV4 with the sink's own region and role, as run does
@@ -152,20 +161,23 @@ func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string,
 					}
 					sinkAWS = &cfg
 				}
-				client, err := sinkos.NewClient(t.Sink, sinkAWS)
+				// The sink's own write path (client, retries, classification)
+				// writes the repairs; its client reads the index.
+				w, err := sinkos.NewWriter(t.Sink, sinkos.Options{Logger: opts.Logger, AWSConfig: sinkAWS})
 				if err != nil {
 					return fmt.Errorf("pipeline %s sink %d: %w", p.Name, t.SinkIndex, err)
 				}
-				idx = verify.NewIndex(client, opts.Logger)
-				indices[t.Sink] = idx
+				sio = sinkIO{idx: verify.NewIndex(w.Client(), opts.Logger), w: w}
+				sinks[t.Sink] = sio
 			}
 			// Repairs are written in the table's current version generation
 			// (it moves on at every re-backfill after a stream gap).
 			topts := opts
+			topts.Writer = sio.w
 			if topts.Generation, err = checkpoint.ReadGeneration(stateDir, t.Table); err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}
-			tr, err := verify.Check(ctx, ddb, idx, t, topts)
+			tr, err := verify.Check(ctx, ddb, sio.idx, t, topts)
 			if err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}

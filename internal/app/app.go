@@ -89,7 +89,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if local {
 				ref = info.Name
 			}
-			sweeper, err := newSweeper(ctx, ddb, ref, p, t, o.Logger.With("pipeline", p.Name, "table", info.Name))
+			sweeper, err := newSweeper(ddb, ref, p, t, sink, o.Logger.With("pipeline", p.Name, "table", info.Name))
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}

@@ -2,20 +2,13 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/ddbsync/ddbsync/internal/change"
-	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/sink/bulk"
+	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
 )
-
-// repairBytes bounds one repair _bulk body.
-const repairBytes = 5 << 20
-
-// repairAttempts bounds how often an item answered 429/5xx is sent again.
-const repairAttempts = 8
 
 // RepairReport counts what --repair did.
 type RepairReport struct {
@@ -25,6 +18,9 @@ type RepairReport struct {
 	// after the table was read; never forced.
 	Skipped int `json:"skipped"`
 	Failed  int `json:"failed"` // rejected by OpenSearch (mapping errors, ...)
+	// DeadLettered repairs were rejected for good and written to the
+	// sink's dead-letter queue (Options.DeadLetter).
+	DeadLettered int `json:"dead_lettered,omitempty"`
 	// NotAttempted differences cannot be repaired (see their reason).
 	NotAttempted int       `json:"not_attempted"`
 	Examples     []Example `json:"examples,omitempty"` // the first skipped / failed / not attempted
@@ -52,40 +48,39 @@ func (c *checker) repair(ctx context.Context, kept []*candidate) (RepairReport, 
 		items = append(items, it)
 		owners = append(owners, cd)
 	}
+	if len(items) == 0 {
+		return rep, 0, nil
+	}
+	if c.o.Writer == nil {
+		return rep, 0, errors.New("repair: no writer (Options.Writer)")
+	}
+	// The one write path retries what is transient (max_retries of the
+	// sink) and classifies each item the way the sink does.
+	results, err := c.o.Writer.WriteItems(ctx, c.t.Table, items, sinkos.ItemOptions{NoDeadLetter: !c.o.DeadLetter})
 	fixed := 0
-	for attempt := 0; len(items) > 0; attempt++ {
-		results, err := c.sendRepair(ctx, items)
-		if err != nil {
-			return rep, fixed, err
-		}
-		var again []bulk.Item
-		var againOwners []*candidate
-		for i, r := range results {
-			it, cd := items[i], owners[i]
-			switch {
-			case r.Status >= 200 && r.Status < 300, r.Status == http.StatusNotFound && it.Action == bulk.ActionDelete:
-				fixed++
-				if it.Action == bulk.ActionDelete {
-					rep.Deleted++
-				} else {
-					rep.Indexed++
-				}
-			case r.Status == http.StatusConflict:
-				rep.Skipped++
-				note(cd, "skipped: the document is newer than the repair (version conflict)")
-			case (r.Status == http.StatusTooManyRequests || r.Status >= 500) && attempt+1 < repairAttempts:
-				again, againOwners = append(again, it), append(againOwners, cd)
-			default:
-				rep.Failed++
-				note(cd, fmt.Sprintf("failed: %d %s", r.Status, r.Error))
+	for i, r := range results {
+		it, cd := items[i], owners[i]
+		switch r.Outcome {
+		case sinkos.ItemApplied, sinkos.ItemGone:
+			fixed++
+			if it.Action == bulk.ActionDelete {
+				rep.Deleted++
+			} else {
+				rep.Indexed++
 			}
+		case sinkos.ItemSuperseded:
+			rep.Skipped++
+			note(cd, "skipped: the document is newer than the repair (version conflict)")
+		case sinkos.ItemDeadLettered:
+			rep.DeadLettered++
+			note(cd, fmt.Sprintf("dead-lettered: %d %s: %s", r.Status, r.Type, r.Reason))
+		default:
+			rep.Failed++
+			note(cd, fmt.Sprintf("failed: %d %s: %s", r.Status, r.Type, r.Reason))
 		}
-		items, owners = again, againOwners
-		if len(items) > 0 {
-			if err := retry.Sleep(ctx, retry.Backoff(attempt, 200*time.Millisecond, 10*time.Second)); err != nil {
-				return rep, fixed, err
-			}
-		}
+	}
+	if err != nil {
+		return rep, fixed, err
 	}
 	return rep, fixed, nil
 }
@@ -112,22 +107,4 @@ func (c *checker) repairItem(cd *candidate) (bulk.Item, string) {
 	ev := &change.Event{Table: c.t.Table, Op: change.OpDelete, ID: cd.key.ID, Version: v}
 	return bulk.Item{Action: bulk.ActionDelete, Index: cd.index(), ID: cd.key.ID, Routing: cd.routing,
 		Version: v, VersionType: bulk.VersionExternal, Event: ev}, ""
-}
-
-// sendRepair encodes items, splits them into bodies of at most
-// repairBytes and returns every item's result in order.
-func (c *checker) sendRepair(ctx context.Context, items []bulk.Item) ([]BulkResult, error) {
-	entries, err := bulk.Encode(items)
-	if err != nil {
-		return nil, err
-	}
-	var out []BulkResult
-	for _, part := range bulk.Split(entries, repairBytes) {
-		res, err := c.idx.Bulk(ctx, bulk.Body(part), len(part))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, res...)
-	}
-	return out, nil
 }

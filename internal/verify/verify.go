@@ -35,8 +35,14 @@ type Options struct {
 	// MaxRechecks bounds the re-reads of a difference that keeps changing
 	// (default 5).
 	MaxRechecks int
-	// Repair fixes the differences that survive the re-check.
+	// Repair fixes the differences that survive the re-check, through
+	// Writer.
 	Repair bool
+	// Writer is the write path repairs go through (required with Repair).
+	Writer Writer
+	// DeadLetter sends repairs OpenSearch rejects for good to the
+	// writer's dead-letter queue instead of reporting them failed.
+	DeadLetter bool
 	// Examples is how many differences of each kind the report lists
 	// (default 10).
 	Examples int
