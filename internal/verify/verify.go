@@ -40,6 +40,10 @@ type Options struct {
 	Repair bool
 	// Writer is the write path repairs go through (required with Repair).
 	Writer Writer
+	// Floor raises the table's clock floor before documents changed out of
+	// band (version at or above the classic repair version) are repaired
+	// above it; nil reports them as skipped.
+	Floor FloorPublisher
 	// DeadLetter sends repairs OpenSearch rejects for good to the
 	// writer's dead-letter queue instead of reporting them failed.
 	DeadLetter bool
