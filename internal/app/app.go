@@ -57,8 +57,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	var ms errgroup.Group
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer func() { stopMetrics(); _ = ms.Wait() }()
+	floors := newFloors(store, o.Logger)
 	if o.MetricsAddr != "" {
-		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health) })
+		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health, floors.route()) })
 		o.Logger.Info("serving /metrics, /healthz, /readyz", "addr", o.MetricsAddr)
 	}
 	backfillMetrics := metrics.NewBackfill(o.Registry)
@@ -100,7 +101,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
 				})
 			}
-			runs = append(runs, &tableRun{sweeper: sweeper,
+			floor, err := floors.forTable(ctx, info.Name)
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
+			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor,
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,

@@ -38,6 +38,7 @@ type tableRun struct {
 	local    bool
 	stateDir string
 	sweeper  Sweeper // nil without an opensearch sink
+	floor    *stream.Floor
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -133,6 +134,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		Name: t.info.Name, StreamARN: t.info.StreamARN, Key: t.info.Key,
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
+		Floor: t.floor,
 	}, t.log, t.m, t.health, stream.Options{})
 	return src.Run(ctx, t.sink.Write)
 }

@@ -3,6 +3,8 @@ package checkpoint
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -51,4 +53,11 @@ func parseFloor(p Progress) (int64, error) {
 		return 0, fmt.Errorf("bad clock floor %q", f)
 	}
 	return n, nil
+}
+
+// HasFileState reports whether a state directory holds a checkpoint file,
+// that is, whether some run has used it.
+func HasFileState(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, stateFile))
+	return err == nil
 }

@@ -13,9 +13,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Serve exposes /metrics, /healthz and /readyz on addr until ctx ends.
-func Serve(ctx context.Context, addr string, g prometheus.Gatherer, h *Health) error {
+// Route is one more handler the server exposes next to /metrics (run's
+// admin endpoints).
+type Route struct {
+	Pattern string // http.ServeMux pattern, e.g. "POST /admin/clock-floor"
+	Handler http.Handler
+}
+
+// Serve exposes /metrics, /healthz, /readyz and routes on addr until ctx
+// ends.
+func Serve(ctx context.Context, addr string, g prometheus.Gatherer, h *Health, routes ...Route) error {
 	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -1,6 +1,14 @@
 package verify
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNoFloor means no clock floor can be raised for the table (no run to
+// coordinate with, and no state store to raise it in): documents changed
+// out of band are then reported as skipped, never forced.
+var ErrNoFloor = errors.New("no clock floor can be raised")
 
 // FloorPublisher raises a table's clock floor: it makes every stream
 // change read from now on get a version above v, and returns once that

@@ -105,6 +105,14 @@ func (c *checker) repairAboveFloor(ctx context.Context, rep *RepairReport, cands
 		return 0, nil
 	}
 	eff, err := c.o.Floor.RaiseFloor(ctx, c.t.Table, c.o.Generation, f)
+	if errors.Is(err, ErrNoFloor) {
+		c.log.Warn("documents changed out of band are not repaired: no clock floor", "documents", len(cands), "err", err)
+		for _, cd := range cands {
+			rep.Skipped++
+			c.note(rep, cd, "skipped: the document's version is at or above the repair version, and "+err.Error())
+		}
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("raise the clock floor of table %s to %d: %w", c.t.Table, f, err)
 	}
