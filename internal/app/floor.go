@@ -82,9 +82,8 @@ func (f *floors) route() metrics.Route {
 	return metrics.Route{Pattern: "POST " + ClockFloorPath, Handler: http.HandlerFunc(f.serve)}
 }
 
-// serve raises a table's floor: first durably in the state store (a
-// restart, and shards started later, begin above it), then in the running
-// shard readers; it answers once every reader applied it at a batch
+// serve raises a table's floor in the running shard readers, then durably
+// in the state store; it answers once every reader applied it at a batch
 // boundary, so every stream change read from then on has a higher version.
 func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 	var req ClockFloorRequest
@@ -108,18 +107,21 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("table %s is in version generation %d, not %d", req.Table, gen, req.Generation), http.StatusConflict)
 		return
 	}
-	eff, err := checkpoint.RaiseFloor(ctx, f.store, req.Table, req.Floor)
-	if err != nil {
-		http.Error(w, fmt.Sprintf("save clock floor of table %s: %v", req.Table, err), http.StatusInternalServerError)
-		return
-	}
-	eff, err = fl.Raise(ctx, eff)
+	// Readers first, the state store last: when run dies in between,
+	// verify gets no answer and repairs nothing, and the floor that some
+	// readers applied is already in their checkpoints, so replays agree.
+	// Once saved, shards started later and restarts begin above it.
+	eff, err := fl.Raise(ctx, req.Floor)
 	if err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			status = http.StatusServiceUnavailable
 		}
 		http.Error(w, err.Error(), status)
+		return
+	}
+	if eff, err = checkpoint.RaiseFloor(ctx, f.store, req.Table, eff); err != nil {
+		http.Error(w, fmt.Sprintf("save clock floor of table %s: %v", req.Table, err), http.StatusInternalServerError)
 		return
 	}
 	f.log.Info("clock floor raised", "table", req.Table, "generation", gen, "floor", eff)

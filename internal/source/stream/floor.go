@@ -27,9 +27,9 @@ import (
 //     that checkpoint and its raised clock); every record before it kept
 //     its version and is never replayed.
 //   - Raise returns only after every active reader has applied F, and
-//     readers started later (children, restarts) apply it before their
-//     first record; the floor is saved in the state store (checkpoint.
-//     RaiseFloor) before Raise is called, so a restart starts above it too.
+//     readers started later (children) apply it before their first record;
+//     run then saves the floor in the state store (checkpoint.RaiseFloor)
+//     before it answers, so a restart starts above it too.
 //   - So a change made in DynamoDB after the repair's GetItem is read from
 //     the stream after Raise returned, by a reader that has applied F: its
 //     version is above F and it wins over the repair, in whichever order
