@@ -5,8 +5,12 @@
 // whole index (scroll), reports missing, extra and stale documents after
 // re-reading each difference to tolerate changes in flight, and with
 // repair rewrites or deletes documents with RepairVersion so that a repair
-// never overwrites a newer stream write. Sweep is the repair of extra
-// documents alone: the orphan sweep after a re-backfill.
+// never overwrites a newer stream write; documents changed out of band,
+// whose versions outrank RepairVersion, are repaired above the table's
+// clock floor, raised first through a FloorPublisher (see
+// repairAboveFloor). Every repair goes through the sink's one write path
+// (Writer). Sweep is the repair of extra documents alone: the orphan sweep
+// after a re-backfill.
 package verify
 
 import (
