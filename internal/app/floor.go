@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/metrics"
 	"github.com/ddbsync/ddbsync/internal/source/stream"
@@ -89,6 +90,10 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 	var req ClockFloorRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Table == "" || req.Floor <= 0 {
 		http.Error(w, "body must be {\"table\": name, \"generation\": n, \"floor\": version > 0}", http.StatusBadRequest)
+		return
+	}
+	if !change.FloorAllowed(time.Now(), req.Floor, req.Generation) {
+		http.Error(w, fmt.Sprintf("floor %d is outside generation %d or more than %s ahead of now", req.Floor, req.Generation, change.MaxFloorAhead), http.StatusBadRequest)
 		return
 	}
 	fl := f.lookup(req.Table)

@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 )
 
@@ -51,6 +54,7 @@ func TestClockFloorEndpoint(t *testing.T) {
 		{`{"table":"orders","generation":0,"floor":900}`, 409, "generation 1"},
 		{`{"table":"other","generation":0,"floor":900}`, 404, "not replicated"},
 		{`{"table":"orders"}`, 400, "floor"},
+		{fmt.Sprintf(`{"table":"orders","generation":1,"floor":%d}`, change.InGeneration(time.Now().Add(48*time.Hour).Unix()*change.PerSecond, 1)), 400, "ahead of now"},
 	}
 	for _, tc := range tests {
 		status, body := post(tc.body)

@@ -7,6 +7,18 @@ import "time"
 // records, as RepairMargin does for the classic repair version.
 const FloorMargin = 60 * time.Second
 
+// MaxFloorAhead bounds how far past the host clock a floor may lie: a
+// floor far in the future would spend the version space of the
+// generation (and one past its end would reach the next).
+const MaxFloorAhead = 24 * time.Hour
+
+// FloorAllowed reports whether v may be a clock floor of generation gen at
+// host time now: inside gen and at most MaxFloorAhead past now.
+func FloorAllowed(now time.Time, v, gen int64) bool {
+	in, ok := WithinGeneration(v, gen)
+	return ok && in/PerSecond <= now.Add(MaxFloorAhead).Unix()
+}
+
 // Raise lifts the clock so that every version it gives from now on is
 // strictly above floor (a version without its generation, as Next returns
 // them). It reports whether the clock moved. A clock already past floor
@@ -51,8 +63,9 @@ func WithinGeneration(v, gen int64) (int64, bool) {
 // (second now + FloorMargin), which also covers the tombstone of a
 // document deleted out of band, whose version cannot be read. It is in
 // generation gen, and never below the floor already in effect (current),
-// whose clocks may have run ahead of now. ok is false when highest is
-// beyond gen (an external writer used a version no clock of gen reaches).
+// whose clocks may have run ahead of now. ok is false when the result is
+// not FloorAllowed (an external writer used a version beyond gen, or far
+// in the future).
 func RepairFloor(now time.Time, highest, current, gen int64) (v int64, ok bool) {
 	v = InGeneration(now.Add(FloorMargin).Unix()*PerSecond, gen)
 	if highest >= v {
@@ -61,7 +74,7 @@ func RepairFloor(now time.Time, highest, current, gen int64) (v int64, ok bool) 
 	if current >= v {
 		v = current + 1
 	}
-	if _, in := WithinGeneration(v, gen); !in {
+	if !FloorAllowed(now, v, gen) {
 		return 0, false
 	}
 	return v, true

@@ -52,6 +52,8 @@ func TestRepairFloor(t *testing.T) {
 		{"above the floor in effect", 0, base + 10, 0, base + 11, true},
 		{"in the generation", 0, 0, 2, 2*GenerationSpan + base, true},
 		{"document beyond the generation", GenerationSpan + 3, 0, 0, 0, false},
+		{"document a year ahead", (now.Unix() + 365*24*3600) * PerSecond, 0, 0, 0, false},
+		{"document an hour ahead", (now.Unix() + 3600) * PerSecond, 0, 0, (now.Unix()+3600)*PerSecond + 1, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,7 +100,7 @@ func (c *checker) repairAboveFloor(ctx context.Context, rep *RepairReport, cands
 	if !ok {
 		for _, cd := range cands {
 			rep.NotAttempted++
-			c.note(rep, cd, fmt.Sprintf("not repaired: the document's version %d is beyond the table's version generation %d (written with an external version by another writer?)", cd.last.docVersion, c.o.Generation))
+			c.note(rep, cd, fmt.Sprintf("not repaired: the highest version among the documents to fix (%d) is beyond version generation %d or more than %s ahead (written with an external version by another writer?)", highest, c.o.Generation, change.MaxFloorAhead))
 		}
 		return 0, nil
 	}
