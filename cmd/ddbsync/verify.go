@@ -26,6 +26,7 @@ import (
 const exitDifferences = 4
 
 const verifyHelp = `Usage: ddbsync verify [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
+                      [--state-dir DIR] [--metrics-addr ADDR]
 
 Compares every table of the pipeline file with the documents of each of its
 opensearch sinks: reads the whole table (consistent parallel Scan, each item
