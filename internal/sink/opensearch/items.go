@@ -109,7 +109,7 @@ func (s *Sink) WriteItems(ctx context.Context, table string, items []bulk.Item, 
 		}
 		dead, at = append(dead, d), append(at, i)
 	}
-	if err := s.deadLetter(table, dead); err != nil {
+	if err := s.deadLetter(ctx, table, dead); err != nil {
 		return results, err
 	}
 	for _, i := range at {

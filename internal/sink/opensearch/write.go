@@ -51,11 +51,11 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 		}
 		dead = append(dead, d)
 	}
-	return s.deadLetter(table, dead)
+	return s.deadLetter(ctx, table, dead)
 }
 
 // deadLetter appends dead to dlq_file (fsynced) and counts them.
-func (s *Sink) deadLetter(table string, dead []deadItem) error {
+func (s *Sink) deadLetter(ctx context.Context, table string, dead []deadItem) error {
 	if len(dead) == 0 {
 		return nil
 	}
