@@ -169,6 +169,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  line %d: %s: %s\n", p.Line, p.Path, p.Msg)
 		}
 	}
+	if warns := f.Warnings(); len(warns) > 0 {
+		fmt.Fprintf(stdout, "\nWarnings (valid, but check the table):\n")
+		for _, p := range warns {
+			fmt.Fprintf(stdout, "  line %d: %s: %s\n", p.Line, p.Path, p.Msg)
+		}
+	}
 	return exitOK
 }
 

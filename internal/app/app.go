@@ -86,6 +86,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
+			checkStreamView(o.Logger.With("pipeline", p.Name), p, info)
 			ref := t.TableARN
 			if local {
 				ref = info.Name
@@ -109,6 +110,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
+				skipOldImages: !needsOldImages(p, info),
 			})
 		}
 	}

@@ -39,6 +39,9 @@ type tableRun struct {
 	stateDir string
 	sweeper  Sweeper // nil without an opensearch sink
 	floor    *stream.Floor
+	// skipOldImages: no sink places documents by non-key attributes, so
+	// stream events need not carry old images (see checkStreamView).
+	skipOldImages bool
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -134,7 +137,8 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		Name: t.info.Name, StreamARN: t.info.StreamARN, Key: t.info.Key,
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
-		Floor: t.floor,
+		SkipOldImages: t.skipOldImages,
+		Floor:         t.floor,
 	}, t.log, t.m, t.health, stream.Options{})
 	return src.Run(ctx, t.sink.Write)
 }

@@ -48,7 +48,7 @@ const (
 type Event struct {
 	Table        string
 	Op           Op
-	ID           string // Data-Prepper primary_key: "pk" or "pk|sk"
+	ID           string // primary_key: "pk" or "pk|sk", escaped or hashed when ambiguous or long (ddbjson.DocumentID)
 	PartitionKey string // canonical text of the partition key value
 	SortKey      string // canonical text of the sort key value ("" when the table has none)
 	// Doc is the item as a JSON object (DESIGN §2.5). For a delete it is the
@@ -60,6 +60,11 @@ type Event struct {
 	TTLDelete bool      // a REMOVE issued by DynamoDB's TTL process
 	// Sequence is the stream sequence number ("" for backfill items).
 	Sequence string
+	// OldDoc is the item before the change as a JSON object, when the stream
+	// record carries an old image (stream view NEW_AND_OLD_IMAGES or
+	// OLD_IMAGE) on a MODIFY or REMOVE; nil otherwise. The sink resolves the
+	// old copy's _id, routing and index from it (DESIGN §2.11).
+	OldDoc []byte
 
 	parsed map[string]any // lazily decoded Doc, for JSON pointer lookups
 }
@@ -137,6 +142,19 @@ func (e *Event) Pointer(ptr string) (string, bool) {
 			return "", false
 		}
 		return string(b), true
+	}
+}
+
+// Old returns a view of the event whose JSON pointers resolve against the
+// old image (metadata and time are the event's); nil when there is none.
+func (e *Event) Old() *Event {
+	if e.OldDoc == nil {
+		return nil
+	}
+	return &Event{
+		Table: e.Table, Op: e.Op, ID: e.ID, PartitionKey: e.PartitionKey, SortKey: e.SortKey,
+		Doc: e.OldDoc, Version: e.Version, EventName: e.EventName, Timestamp: e.Timestamp,
+		TTLDelete: e.TTLDelete, Sequence: e.Sequence,
 	}
 }
 

@@ -165,7 +165,7 @@ func TestKeyIDs(t *testing.T) {
 			want: IDs{Partition: "a", ID: "a"}},
 		{name: "composite with pipes", key: Key{Partition: "pk", Sort: "sk"},
 			item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "a|b"}, "sk": &types.AttributeValueMemberS{Value: "c|d"}},
-			want: IDs{Partition: "a|b", Sort: "c|d", ID: "a|b|c|d"}},
+			want: IDs{Partition: "a|b", Sort: "c|d", ID: "sha256:~a%7Cb|c|d"}}, // escaped: see DocumentID
 		{name: "number sort key", key: Key{Partition: "pk", Sort: "sk"},
 			item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "a"}, "sk": &types.AttributeValueMemberN{Value: "1.50"}},
 			want: IDs{Partition: "a", Sort: "1.5", ID: "a|1.5"}},

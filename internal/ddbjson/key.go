@@ -44,31 +44,28 @@ type IDs struct {
 }
 
 // KeyIDs extracts the key of an item (or a stream record's Keys) and builds
-// the Data-Prepper-compatible _id: "pk", or "pk|sk" when the table has a
-// sort key. An _id longer than MaxIDBytes is replaced by HashID.
+// its _id with DocumentID: the Data-Prepper-compatible "pk", or "pk|sk" when
+// the table has a sort key, unless that text is ambiguous (then an escaped
+// form) or longer than MaxIDBytes (then a hash).
 func (k Key) KeyIDs(item map[string]types.AttributeValue) (IDs, error) {
 	var ids IDs
 	var err error
 	if ids.Partition, err = KeyText(item[k.Partition]); err != nil {
 		return ids, fmt.Errorf("partition key %q: %w", k.Partition, err)
 	}
-	ids.ID = ids.Partition
 	if k.Sort != "" {
 		if ids.Sort, err = KeyText(item[k.Sort]); err != nil {
 			return ids, fmt.Errorf("sort key %q: %w", k.Sort, err)
 		}
-		ids.ID = ids.Partition + "|" + ids.Sort
 	}
-	if len(ids.ID) > MaxIDBytes {
-		ids.ID = HashID(ids.ID)
-	}
+	ids.ID = DocumentID(ids.Partition, ids.Sort, k.Sort != "")
 	return ids, nil
 }
 
-// HashID is the _id used when the natural one exceeds MaxIDBytes:
-// "sha256:" followed by the hex SHA-256 of the natural _id (71 bytes).
+// HashID is the _id used when the plain or escaped one (see DocumentID)
+// exceeds MaxIDBytes: "sha256:" followed by its hex SHA-256 (71 bytes).
 // The item's key stays readable in the document itself.
 func HashID(natural string) string {
 	sum := sha256.Sum256([]byte(natural))
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return hashPrefix + hex.EncodeToString(sum[:])
 }

@@ -70,3 +70,14 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestEvalDates(t *testing.T) {
+	tp := MustParse(`logs-${/tenant}-%{yyyy.MM}.%{dd}`)
+	got, err := tp.EvalDates(fakeSource{ptr: map[string]string{"/tenant": "acme"}}, "*")
+	if err != nil || got != "logs-acme-*.*" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if !tp.HasDate() || len(tp.Pointers()) != 1 || MustParse("x").HasDate() {
+		t.Fatal("HasDate/Pointers")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -47,20 +46,18 @@ func (k tableKey) value(name, text string) (types.AttributeValue, bool) {
 	return nil, false
 }
 
-// fromID inverts the default document_id (primary_key: "pk" or "pk|sk").
-// It succeeds only when the key it builds gives back exactly id, so an
-// ambiguous '|' fails, and it refuses an _id shaped like ddbjson.HashID
-// (the natural key is then in the document only).
+// fromID inverts the default document_id (primary_key, see
+// ddbjson.DocumentID). It succeeds only when the key it builds gives back
+// exactly id; a hashed _id does not invert (the natural key is then in the
+// document only).
 func (k tableKey) fromID(id string) (map[string]types.AttributeValue, bool) {
-	if isHashID(id) {
+	pk, sk, ok := ddbjson.ParseID(id, k.Sort != "")
+	if !ok {
 		return nil, false
 	}
-	parts := []string{id}
+	parts := []string{pk}
 	if k.Sort != "" {
-		if strings.Count(id, "|") != 1 {
-			return nil, false
-		}
-		parts = strings.SplitN(id, "|", 2)
+		parts = append(parts, sk)
 	}
 	key := map[string]types.AttributeValue{}
 	names := []string{k.Partition, k.Sort}
@@ -135,20 +132,6 @@ func typeOf(av types.AttributeValue) string {
 		return "B"
 	}
 	return ""
-}
-
-// isHashID reports whether id has the shape of ddbjson.HashID.
-func isHashID(id string) bool {
-	const prefix = "sha256:"
-	if len(id) != len(prefix)+64 || !strings.HasPrefix(id, prefix) {
-		return false
-	}
-	for _, r := range id[len(prefix):] {
-		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // docKey derives the item key of a document found in the index: from its

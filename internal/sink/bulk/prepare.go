@@ -22,20 +22,41 @@ type Unresolved struct {
 // Prepare resolves, coalesces and encodes one call's events (in order). The
 // entries point into events, which must stay unchanged while they are used.
 func (r *Resolver) Prepare(events []change.Event) (Batch, error) {
+	return r.prepare(events, nil)
+}
+
+// prepare is Prepare with, per event, copies found elsewhere that the event
+// also deletes (PrepareContext). Copies that an earlier event of the same
+// item wrote in this batch are deleted too: a lookup cannot see them.
+func (r *Resolver) prepare(events []change.Event, found map[int][]DocRef) (Batch, error) {
 	items := make([]Item, 0, len(events))
 	var bad []Unresolved
+	written := map[string]docKey{} // item key → last target indexed in this batch
 	for i := range events {
 		ev := &events[i]
-		it, err := r.Resolve(ev)
+		its, err := r.ResolveAll(ev)
 		if err != nil {
 			act := ActionIndex
 			if ev.Op == change.OpDelete {
 				act = ActionDelete
 			}
 			bad = append(bad, Unresolved{Item: Item{Action: act, ID: ev.ID, Version: ev.Version, VersionType: r.versionType, Event: ev}, Err: err})
+			items = append(items, its...) // the old copy's delete, if any
 			continue
 		}
-		items = append(items, it)
+		if found != nil {
+			refs := found[i]
+			if w, ok := written[ev.Table+"\x00"+ev.ID]; ok {
+				refs = append(refs, DocRef{Index: w.index, ID: w.id, Routing: w.routing})
+			}
+			its = r.withDeletes(ev, its, refs)
+			for _, it := range its {
+				if it.Action != ActionDelete {
+					written[ev.Table+"\x00"+ev.ID] = it.target()
+				}
+			}
+		}
+		items = append(items, its...)
 	}
 	items, dropped := Coalesce(items)
 	entries, err := Encode(items)

@@ -80,8 +80,10 @@ func (r *Resolver) NormalizeIndex(name string) string {
 	return name
 }
 
-// Resolve evaluates every template for one event. Errors name the template
-// and the event's table and key.
+// Resolve evaluates every template for one event and returns its main
+// operation. Errors name the template and the event's table and key. A
+// delete is placed (index, _id, routing) by the old image when the event
+// has one, so that pointers on attributes a REMOVE's keys lack resolve.
 func (r *Resolver) Resolve(ev *change.Event) (Item, error) {
 	fail := func(field string, err error) (Item, error) {
 		return Item{}, fmt.Errorf("table %s item %q: %s: %w", ev.Table, ev.ID, field, err)
@@ -95,23 +97,12 @@ func (r *Resolver) Resolve(ev *change.Event) (Item, error) {
 		return fail("action", err)
 	}
 	it := Item{Action: act, Event: ev}
-	if it.Index, err = r.index.Eval(ev); err != nil {
-		return fail("index", err)
+	var at expr.Source = ev
+	if old := ev.Old(); old != nil && act == ActionDelete {
+		at = old
 	}
-	it.Index = r.NormalizeIndex(it.Index)
-	if it.Index == "" {
-		return fail("index", fmt.Errorf("%q evaluated to an empty name", r.index))
-	}
-	if it.ID, err = r.id.Eval(ev); err != nil {
-		return fail("document_id", err)
-	}
-	if it.ID == "" {
-		return fail("document_id", fmt.Errorf("%q evaluated to an empty _id", r.id))
-	}
-	if r.routing != nil {
-		if it.Routing, err = r.routing.Eval(ev); err != nil {
-			return fail("routing", err)
-		}
+	if field, err := r.place(&it, at); err != nil {
+		return fail(field, err)
 	}
 	if r.pipeline != nil && act != ActionDelete {
 		if it.Pipeline, err = r.pipeline.Eval(ev); err != nil {
@@ -120,12 +111,8 @@ func (r *Resolver) Resolve(ev *change.Event) (Item, error) {
 	}
 	// OpenSearch accepts only internal versioning on create.
 	if r.versionType != "" && act != ActionCreate {
-		v, err := r.version.Eval(ev)
-		if err != nil {
+		if it.Version, err = r.evalVersion(ev); err != nil {
 			return fail("document_version", err)
-		}
-		if it.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return fail("document_version", fmt.Errorf("%q is not a 64-bit integer", v))
 		}
 		it.VersionType = r.versionType
 	}
@@ -133,6 +120,43 @@ func (r *Resolver) Resolve(ev *change.Event) (Item, error) {
 		return fail("document", fmt.Errorf("%s action without a document", act))
 	}
 	return it, nil
+}
+
+// place evaluates index, _id and routing against src; on error it returns
+// the field that failed.
+func (r *Resolver) place(it *Item, src expr.Source) (string, error) {
+	var err error
+	if it.Index, err = r.index.Eval(src); err != nil {
+		return "index", err
+	}
+	it.Index = r.NormalizeIndex(it.Index)
+	if it.Index == "" {
+		return "index", fmt.Errorf("%q evaluated to an empty name", r.index)
+	}
+	if it.ID, err = r.id.Eval(src); err != nil {
+		return "document_id", err
+	}
+	if it.ID == "" {
+		return "document_id", fmt.Errorf("%q evaluated to an empty _id", r.id)
+	}
+	if r.routing != nil {
+		if it.Routing, err = r.routing.Eval(src); err != nil {
+			return "routing", err
+		}
+	}
+	return "", nil
+}
+
+func (r *Resolver) evalVersion(ev *change.Event) (int64, error) {
+	v, err := r.version.Eval(ev)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a 64-bit integer", v)
+	}
+	return n, nil
 }
 
 func parseAction(s string) (Action, error) {

@@ -22,7 +22,7 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 		return nil
 	}
 	table := events[0].Table
-	b, err := s.res.Prepare(events)
+	b, err := s.res.PrepareContext(ctx, events, locator{s})
 	if err != nil {
 		return fmt.Errorf("opensearch: %w", err)
 	}

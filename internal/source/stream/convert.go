@@ -58,13 +58,24 @@ func (t *Table) toEvent(r st.Record) (change.Event, error) {
 		ev.Op = change.OpDelete
 		ev.TTLDelete = isTTLDelete(r)
 		image = keys
-		if t.ViewOnRemove == "OLD_IMAGE" && sr.OldImage != nil {
-			if image, err = ddbjson.FromStreamItem(sr.OldImage); err != nil {
-				return change.Event{}, fmt.Errorf("old image: %w", err)
-			}
-		}
 	default:
 		return change.Event{}, fmt.Errorf("unknown event name %q", r.EventName)
+	}
+	// The old image places the old copy (DESIGN §2.11) whatever
+	// view_on_remove says; view_on_remove only chooses a delete's body.
+	if sr.OldImage != nil && r.EventName != st.OperationTypeInsert &&
+		(!t.SkipOldImages || (ev.Op == change.OpDelete && t.ViewOnRemove == "OLD_IMAGE")) {
+		old, err := ddbjson.FromStreamItem(sr.OldImage)
+		if err != nil {
+			return change.Event{}, fmt.Errorf("old image: %w", err)
+		}
+		if ev.OldDoc, err = ddbjson.Item(old); err != nil {
+			return change.Event{}, fmt.Errorf("old image: %w", err)
+		}
+	}
+	if ev.Op == change.OpDelete && t.ViewOnRemove == "OLD_IMAGE" && ev.OldDoc != nil {
+		ev.Doc = ev.OldDoc
+		return ev, nil
 	}
 	if ev.Doc, err = ddbjson.Item(image); err != nil {
 		return change.Event{}, fmt.Errorf("image: %w", err)

@@ -16,6 +16,10 @@ type Table struct {
 	ViewOnRemove string
 	// KeepTTLDeletes skips REMOVE records issued by DynamoDB's TTL process.
 	KeepTTLDeletes bool
+	// SkipOldImages drops the records' old images (change.Event.OldDoc)
+	// when no sink places documents by non-key attributes; the zero value
+	// keeps them.
+	SkipOldImages bool
 	// Cutoff, when non-zero, is the first second of stream records to apply
 	// (records created before it are part of a backfill). It is fixed on the
 	// first start and saved with the checkpoints.
