@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,6 +156,62 @@ func TestRepairOutOfBandChanges(t *testing.T) {
 	}
 	e.start()
 	e.put(map[string]types.AttributeValue{"pk": s("k7"), "v": n("107"), "name": s("after repair, run restarted")})
+	e.converge(60 * time.Second)
+	if code, r, _ := e.verifyRepair(false); code != 0 || !r.Equal {
+		t.Fatalf("verify at the end: exit %d, report %+v", code, r)
+	}
+}
+
+// TestRepairUnderLoad: verify --repair while hot keys change several times
+// a second through run: the documents changed out of band are fixed, no
+// stream change made during or after the repair is lost (the index
+// converges to the table), and nothing is forced or failed.
+func TestRepairUnderLoad(t *testing.T) {
+	e := newE2E(t, "repair-load", "", "")
+	e.metricsAddr = freeAddr(t)
+	e.writePipeline("", "")
+	for i := range 10 {
+		e.put(item(fmt.Sprintf("k%d", i), i))
+		e.put(item(fmt.Sprintf("hot%d", i), i))
+	}
+	e.start()
+	e.converge(60 * time.Second)
+	for i := 1; i <= 5; i++ {
+		e.osWrite("POST", fmt.Sprintf("/_update/k%d?refresh=true", i), `{"doc":{"name":"changed by _update"}}`)
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var writes atomic.Int64
+	go func() { // hot keys: updates and delete/re-insert, ~25 writes a second
+		defer close(done)
+		for i := 0; ; i++ {
+			writes.Store(int64(i))
+			select {
+			case <-stop:
+				return
+			case <-time.After(40 * time.Millisecond):
+			}
+			k := fmt.Sprintf("hot%d", i%10)
+			if i%7 == 0 {
+				e.del(key1(k))
+				continue
+			}
+			e.put(item(k, 1000+i))
+		}
+	}()
+	code, r, _ := e.verifyRepair(true)
+	for after := writes.Load() + 50; writes.Load() < after; { // more changes right after the repair
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	<-done
+	if code != 0 && code != 4 {
+		t.Fatalf("verify --repair under load: exit %d", code)
+	}
+	if tr := r.Tables[0]; tr.Repair == nil || tr.Repair.Failed != 0 || tr.Repair.Floor == 0 || tr.Repair.Indexed < 5 {
+		t.Fatalf("verify --repair under load: report %+v", r)
+	}
 	e.converge(60 * time.Second)
 	if code, r, _ := e.verifyRepair(false); code != 0 || !r.Equal {
 		t.Fatalf("verify at the end: exit %d, report %+v", code, r)
