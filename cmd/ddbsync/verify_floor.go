@@ -23,6 +23,14 @@ import (
 // when no run answers there for the table, in the state directory's store
 // under its lock, so the next run starts above it. A state directory that
 // another process holds, or that no run ever used, gives verify.ErrNoFloor.
+//
+// The state-store path has one weaker spot: records a run had written but
+// not yet checkpointed when it stopped (SIGKILL, or a grace period that
+// ran out) are replayed above the floor by the next run, so their
+// documents may briefly show an older state of the item until the
+// lineage's later records are applied again. No change is lost; with run
+// alive the floor is applied at acknowledged batch boundaries and replays
+// keep their versions.
 type floorPublisher struct {
 	addr     string // run's --metrics-addr; "" skips asking a run
 	stateDir string
