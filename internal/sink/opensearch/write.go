@@ -128,6 +128,11 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 				again = append(again, e)
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 			case outcomeDeadLetter:
+				if s.retryMappingRace(attempt, r) {
+					again = append(again, e)
+					last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
+					continue
+				}
 				d := deadItem{entry: e, status: r.Status, typ: r.Type, reason: r.Reason}
 				if err := s.reject(ctx, table, d); err != nil {
 					return out, err
