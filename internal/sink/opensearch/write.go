@@ -61,6 +61,7 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 		return fmt.Errorf("opensearch: %d rejected documents of table %s not dead-lettered: %w", len(dead), table, err)
 	}
 	s.met.deadLettered.WithLabelValues(table).Add(float64(len(dead)))
+	s.reportDeadLetters(ctx, table, len(dead))
 	return nil
 }
 
@@ -155,7 +156,8 @@ func (s *Sink) reject(ctx context.Context, table string, d deadItem) error {
 			table, d.entry.Index, d.entry.ID, statusText(d.status), d.typ, d.reason)
 	}
 	s.log.LogAttrs(ctx, slog.LevelWarn, "document rejected; it goes to the dead-letter queue", slog.String(keyTable, table),
-		slog.String(keyIndex, d.entry.Index), slog.String(keyID, d.entry.ID), slog.Int(keyStatus, d.status),
+		slog.String(keyIndex, d.entry.Index), slog.String(keyID, d.entry.ID), slog.String(keyPartitionKey, d.entry.Event.PartitionKey),
+		slog.String(keySortKey, d.entry.Event.SortKey), slog.String("action", string(d.entry.Action)), slog.Int(keyStatus, d.status),
 		slog.String("error_type", d.typ), slog.String("reason", d.reason))
 	return nil
 }
