@@ -67,8 +67,9 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 
 // delivery is what became of one batch besides the items that are done.
 type delivery struct {
-	dead  []deadItem     // rejected for good, for the DLQ
-	split [][]bulk.Entry // halves to send instead (the request was too large)
+	dead       []deadItem     // rejected for good, for the DLQ
+	split      [][]bulk.Entry // halves to send instead (the request was too large)
+	superseded []bulk.Entry   // refused because the index holds this version or a newer one
 }
 
 // deliver sends one batch until every item is done, dead or split off. Only
@@ -125,6 +126,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 				s.countDone(table, e.Action)
 			case outcomeSuperseded:
 				s.met.superseded.WithLabelValues(table).Inc()
+				out.superseded = append(out.superseded, e)
 			case outcomeRetry:
 				again = append(again, e)
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}

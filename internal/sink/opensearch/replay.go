@@ -1,0 +1,148 @@
+package opensearch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/sink/bulk"
+)
+
+// DeadLetter is one line of a dead-letter file: the bulk operation as it was
+// sent (index, _id, routing, pipeline, action, version, version type, the
+// document) and why OpenSearch refused it.
+type DeadLetter = dlqEntry
+
+// ReadDeadLetters reads a dead-letter file's lines. A line that is not a
+// dead letter is an error naming its line number; a last line cut short
+// (a crash while appending) is reported the same way.
+func ReadDeadLetters(r io.Reader) ([]DeadLetter, error) {
+	var out []DeadLetter
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 512<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber()
+		var d DeadLetter
+		if err := dec.Decode(&d); err != nil {
+			return nil, fmt.Errorf("line %d: not a dead letter: %w", n, err)
+		}
+		if d.Index == "" || d.ID == "" || d.Action == "" {
+			return nil, fmt.Errorf("line %d: dead letter without index, id or action", n)
+		}
+		out = append(out, d)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// item rebuilds the bulk operation exactly as it was first sent.
+func (d *DeadLetter) item() bulk.Item {
+	it := bulk.Item{Action: bulk.Action(d.Action), Index: d.Index, ID: d.ID, Routing: d.Routing, Pipeline: d.Pipeline,
+		Event: &change.Event{Table: d.Table, ID: d.ID, PartitionKey: d.Key.PartitionKey, SortKey: d.Key.SortKey,
+			Sequence: d.Sequence, Doc: []byte(d.Document)}}
+	if d.Version != nil && d.VersionType != "" && d.VersionType != bulk.VersionInternal {
+		it.Version, it.VersionType = *d.Version, d.VersionType
+	}
+	return it
+}
+
+// ReplayResult is what became of replayed dead letters.
+type ReplayResult struct {
+	// Applied: OpenSearch took the operation (or the delete found nothing).
+	Applied int
+	// Superseded: OpenSearch holds this version or a newer one (409): a
+	// later change of the item is in the index and was kept.
+	Superseded []DeadLetter
+	// Failed: refused again, written to the sink's dead-letter file.
+	Failed []DeadLetter
+}
+
+// Replay sends dead letters again as they were first sent — same index,
+// _id, routing, pipeline, action, and the ORIGINAL external version and
+// version type — through the sink's one write path (client, retries, item
+// classification, dead-letter file). A replay therefore never overwrites a
+// newer change: OpenSearch refuses an older or equal external version with
+// 409, reported as superseded. Letters refused again are appended to the
+// sink's dead-letter file (open the sink with the file that should receive
+// them). It returns an error when the write path does (OpenSearch down past
+// max_retries, ctx done) or when a refused letter cannot be kept.
+func (s *Sink) Replay(ctx context.Context, letters []DeadLetter) (ReplayResult, error) {
+	var res ReplayResult
+	byKey := map[string]DeadLetter{}
+	var tables []string
+	groups := map[string][]bulk.Item{}
+	for i := range letters {
+		d := &letters[i]
+		if _, ok := groups[d.Table]; !ok {
+			tables = append(tables, d.Table)
+		}
+		groups[d.Table] = append(groups[d.Table], d.item())
+	}
+	for _, table := range tables {
+		entries, err := bulk.Encode(groups[table])
+		if err != nil {
+			return res, fmt.Errorf("replay %s: %w", table, err)
+		}
+		queue := bulk.Split(entries, s.maxBody)
+		var dead []deadItem
+		for len(queue) > 0 {
+			batch := queue[0]
+			queue = queue[1:]
+			r, err := s.deliver(ctx, table, batch)
+			if err != nil {
+				return res, err
+			}
+			dead = append(dead, r.dead...)
+			for _, e := range r.superseded {
+				res.Superseded = append(res.Superseded, letterOf(letters, byKey, e))
+			}
+			if r.split != nil {
+				queue = append(r.split, queue...)
+			}
+		}
+		if len(dead) > 0 {
+			if s.dlq == nil {
+				return res, fmt.Errorf("replay %s: %d letters refused again and no dead-letter file to keep them", table, len(dead))
+			}
+			if err := s.dlq.write(dead, time.Now()); err != nil {
+				return res, fmt.Errorf("replay %s: %d letters refused again, not kept: %w", table, len(dead), err)
+			}
+			s.met.deadLettered.WithLabelValues(table).Add(float64(len(dead)))
+			for _, d := range dead {
+				res.Failed = append(res.Failed, letterOf(letters, byKey, d.entry))
+			}
+		}
+	}
+	res.Applied = len(letters) - len(res.Superseded) - len(res.Failed)
+	return res, nil
+}
+
+// letterOf finds the letter an entry was made from (by index, _id and
+// version; the first match, built lazily).
+func letterOf(letters []DeadLetter, byKey map[string]DeadLetter, e bulk.Entry) DeadLetter {
+	if len(byKey) == 0 {
+		for _, d := range letters {
+			k := letterKey(d.Index, d.ID, d.item().Version)
+			if _, ok := byKey[k]; !ok {
+				byKey[k] = d
+			}
+		}
+	}
+	return byKey[letterKey(e.Index, e.ID, e.Version)]
+}
+
+func letterKey(index, id string, version int64) string {
+	return fmt.Sprintf("%s\x00%s\x00%d", index, id, version)
+}
