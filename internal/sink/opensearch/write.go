@@ -132,6 +132,7 @@ func (s *Sink) deliver(ctx context.Context, table string, batch []bulk.Entry) (d
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 			case outcomeDeadLetter:
 				if s.retryMappingRace(attempt, r) {
+					s.pinConflict(ctx, e.Index, r.Reason)
 					again = append(again, e)
 					last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 					continue
