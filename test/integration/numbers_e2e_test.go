@@ -40,9 +40,9 @@ func numbersItem(i int) map[string]types.AttributeValue {
 	}
 	return map[string]types.AttributeValue{
 		"pk":      s(fmt.Sprintf("n%04d", i)),
-		"mixed":   n(mixed),      // 1 in one item, 1.5 in the next: the long/float race
-		"extreme": n(pick(0)),    // every extreme value in the same field
-		"first":   n(pick(i)),    // a different extreme first in each writer
+		"mixed":   n(mixed),   // 1 in one item, 1.5 in the next: the long/float race
+		"extreme": n(pick(0)), // every extreme value in the same field
+		"first":   n(pick(i)), // a different extreme first in each writer
 		"set":     &types.AttributeValueMemberNS{Value: []string{pick(1), pick(2), pick(3)}},
 		"nested": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"amount": n(mixed),
