@@ -50,8 +50,17 @@ func numbersItem(i int) map[string]types.AttributeValue {
 		}},
 		"list": &types.AttributeValueMemberL{Value: []types.AttributeValue{n(pick(5)), n(integral), n(fractional),
 			&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"y": n(pick(6))}}}},
-		fmt.Sprintf("f%d", i%7): n(mixed), // fields first seen in several writers at once
+		fmt.Sprintf("f%d", i%7): n(mixed),    // fields first seen in several writers at once
+		"numorstr":              numOrStr(i), // N in one item, S in the next
+		"mixlist":               &types.AttributeValueMemberL{Value: []types.AttributeValue{numOrStr(i), numOrStr(i + 1), &types.AttributeValueMemberBOOL{Value: i%3 == 0}}},
 	}
+}
+
+func numOrStr(i int) types.AttributeValue {
+	if i%2 == 0 {
+		return n(extremeNumbers[i%len(extremeNumbers)])
+	}
+	return s(fmt.Sprintf("text %d", i))
 }
 
 // TestNumbersEveryLegalValueIndexes: on a fresh index with no user mapping,
@@ -68,6 +77,8 @@ func TestNumbersEveryLegalValueIndexes(t *testing.T) {
 	for i := 0; i < before; i++ {
 		e.put(numbersItem(i))
 	}
+	// NUMBERS_SINK_EXTRA=number_mapping: none runs the control experiment:
+	// OpenSearch's own dynamic mapping, which must fail this test.
 	e.writePipeline("scan:\n  segments: 8\n  page_size: 5\nstream:\n  start_position: LATEST", os.Getenv("NUMBERS_SINK_EXTRA"))
 	e.start()
 	e.waitLog("scan backfill complete", 3*time.Minute)
