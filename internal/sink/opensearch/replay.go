@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ddbsync/ddbsync/internal/change"
@@ -112,6 +114,20 @@ func (s *Sink) Replay(ctx context.Context, letters []DeadLetter) (ReplayResult, 
 				queue = append(r.split, queue...)
 			}
 		}
+		// OpenSearch checks the mapping before the version: a letter whose
+		// item has changed since may be refused (400) rather than answered
+		// 409. When the index holds its version or a newer one, it is
+		// superseded all the same, and not kept as a dead letter.
+		kept := dead[:0]
+		for _, d := range dead {
+			if s.holdsVersion(ctx, d.entry.Item) {
+				s.met.superseded.WithLabelValues(table).Inc()
+				res.Superseded = append(res.Superseded, letterOf(letters, byKey, d.entry))
+				continue
+			}
+			kept = append(kept, d)
+		}
+		dead = kept
 		if len(dead) > 0 {
 			if s.dlq == nil {
 				return res, fmt.Errorf("replay %s: %d letters refused again and no dead-letter file to keep them", table, len(dead))
@@ -145,4 +161,29 @@ func letterOf(letters []DeadLetter, byKey map[string]DeadLetter, e bulk.Entry) D
 
 func letterKey(index, id string, version int64) string {
 	return fmt.Sprintf("%s\x00%s\x00%d", index, id, version)
+}
+
+// holdsVersion reports whether the index holds it.ID at it.Version or a
+// newer external version (a real-time GET). Any doubt — no version, an
+// error, a missing document — is false: the letter is kept.
+func (s *Sink) holdsVersion(ctx context.Context, it bulk.Item) bool {
+	if !it.Versioned() {
+		return false
+	}
+	q := url.Values{"_source": {"false"}}
+	if it.Routing != "" {
+		q.Set("routing", it.Routing)
+	}
+	status, body, err := s.do(ctx, http.MethodGet, "/"+url.PathEscape(it.Index)+"/_doc/"+url.PathEscape(it.ID)+"?"+q.Encode(), nil)
+	if err != nil || status != http.StatusOK {
+		return false
+	}
+	var r struct {
+		Found   bool  `json:"found"`
+		Version int64 `json:"_version"`
+	}
+	if json.Unmarshal(body, &r) != nil || !r.Found {
+		return false
+	}
+	return r.Version >= it.Version
 }
