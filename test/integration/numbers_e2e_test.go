@@ -71,8 +71,21 @@ func numOrStr(i int) types.AttributeValue {
 // document with the exact digits, and nothing may be dead-lettered.
 // Without ddbsync's number mapping, OpenSearch maps these fields as long or
 // float and refuses the 38-digit integers, 9.99E+125 and the race losers.
+// Both with a literal index (created by ddbsync with the mapping) and with
+// a date pattern (indices created by the first bulk write, which get the
+// mapping from ddbsync's template).
 func TestNumbersEveryLegalValueIndexes(t *testing.T) {
+	for _, pattern := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pattern=%v", pattern), func(t *testing.T) { numbersScenario(t, pattern) })
+	}
+}
+
+func numbersScenario(t *testing.T, pattern bool) {
 	e := newE2E(t, "numbers", "", "")
+	base := e.index
+	if pattern {
+		e.index = base + "-%{yyyy.MM.dd}"
+	}
 	const before, after = 160, 60
 	for i := 0; i < before; i++ {
 		e.put(numbersItem(i))
@@ -80,6 +93,9 @@ func TestNumbersEveryLegalValueIndexes(t *testing.T) {
 	// NUMBERS_SINK_EXTRA=number_mapping: none runs the control experiment:
 	// OpenSearch's own dynamic mapping, which must fail this test.
 	e.writePipeline("scan:\n  segments: 8\n  page_size: 5\nstream:\n  start_position: LATEST", os.Getenv("NUMBERS_SINK_EXTRA"))
+	if pattern {
+		e.index = base + "-*" // every index of the pattern, for the comparison
+	}
 	e.start()
 	e.waitLog("scan backfill complete", 3*time.Minute)
 	for i := before; i < before+after; i++ {
@@ -132,11 +148,11 @@ func TestNumbersEveryLegalValueIndexes(t *testing.T) {
 		}
 	}
 	// The template that carries the mapping to indices created by a bulk write.
-	if st, body := e.osDo(http.MethodGet, "/_template/"+e.index+"-ddbsync-numbers", nil); st != 200 || !strings.Contains(string(body), `"match_mapping_type":"long"`) {
+	if st, body := e.osDo(http.MethodGet, "/_template/"+base+"-ddbsync-numbers", nil); st != 200 || !strings.Contains(string(body), `"match_mapping_type":"long"`) {
 		t.Errorf("number mapping template: %d %s", st, body)
 	}
 	t.Cleanup(func() {
-		e.osDo(http.MethodDelete, "/_template/"+e.index+"-ddbsync-numbers", nil)
+		e.osDo(http.MethodDelete, "/_template/"+base+"-ddbsync-numbers", nil)
 		e.osDo(http.MethodDelete, "/"+e.index, nil)
 	})
 }

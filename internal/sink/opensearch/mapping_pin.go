@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 )
 
 // A DynamoDB list may mix kinds: [1, "a"], [1, {"y": 2}]. On a field that
@@ -90,8 +91,13 @@ func (s *Sink) pinConflict(ctx context.Context, index, reason string) {
 	if !ok {
 		return
 	}
-	path := "/" + url.PathEscape(index) + "/_mapping/field/" + url.PathEscape(field)
-	status, body, err := s.do(ctx, http.MethodGet, path, nil)
+	// One at a time: writers that hit the same conflict together then see
+	// the first one's pin and leave it.
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	// The whole mapping, not _mapping/field: that one leaves out object
+	// fields, such as an earlier pin.
+	status, body, err := s.do(ctx, http.MethodGet, "/"+url.PathEscape(index)+"/_mapping", nil)
 	if err != nil || status != http.StatusOK || fieldMapped(body, field) {
 		return
 	}
@@ -108,17 +114,33 @@ func (s *Sink) pinConflict(ctx context.Context, index, reason string) {
 	}
 }
 
-// fieldMapped reports whether a GET _mapping/field answer holds field.
+// fieldMapped reports whether a GET <index>/_mapping answer maps the
+// dotted path field (in any of its indices, for an alias).
 func fieldMapped(body []byte, field string) bool {
+	type props struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
 	var r map[string]struct {
-		Mappings map[string]json.RawMessage `json:"mappings"`
+		Mappings props `json:"mappings"`
 	}
 	if json.NewDecoder(bytes.NewReader(body)).Decode(&r) != nil {
 		return true // unreadable: leave the mapping alone
 	}
 	for _, idx := range r {
-		if _, ok := idx.Mappings[field]; ok {
-			return true
+		p := idx.Mappings
+		parts := strings.Split(field, ".")
+		for i, name := range parts {
+			raw, ok := p.Properties[name]
+			if !ok {
+				break
+			}
+			if i == len(parts)-1 {
+				return true
+			}
+			p = props{}
+			if json.Unmarshal(raw, &p) != nil {
+				break
+			}
 		}
 	}
 	return false

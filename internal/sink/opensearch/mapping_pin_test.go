@@ -35,10 +35,13 @@ func TestConflictPin(t *testing.T) {
 }
 
 func TestFieldMapped(t *testing.T) {
-	if fieldMapped([]byte(`{"i":{"mappings":{}}}`), "a.b") {
-		t.Error("empty mappings reported as mapped")
+	body := []byte(`{"i":{"mappings":{"properties":{"a":{"properties":{"b":{"type":"double"}}},"l":{"type":"object","enabled":false}}}}}`)
+	for field, want := range map[string]bool{"a.b": true, "a": true, "l": true, "a.c": false, "b": false, "l.x": false} {
+		if got := fieldMapped(body, field); got != want {
+			t.Errorf("fieldMapped(%q) = %v, want %v", field, got, want)
+		}
 	}
-	if !fieldMapped([]byte(`{"i":{"mappings":{"a.b":{"full_name":"a.b","mapping":{"b":{"type":"double"}}}}}}`), "a.b") {
-		t.Error("mapped field reported as absent")
+	if fieldMapped([]byte(`{"i":{"mappings":{}}}`), "a") {
+		t.Error("empty mappings reported as mapped")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensearch-project/opensearch-go/v2"
@@ -64,6 +65,7 @@ type Sink struct {
 	met      *metrics
 	dlq      *dlqFile // nil without dlq_file and Options.DefaultDLQFile
 	health   DeadLetterReporter
+	pinMu    sync.Mutex // one mapping pin at a time (mapping_pin.go)
 	template *indexTemplate
 	maxBody  int
 	backoff  backoff
