@@ -22,6 +22,10 @@ import (
 // again (they are in the new dead-letter file the report names).
 const exitStillRefused = 4
 
+// redriveMaxRetries bounds redrive's retries of transient failures when the
+// sink's max_retries is 0 (run's "until success").
+const redriveMaxRetries = 8
+
 const redriveHelp = `Usage: ddbsync redrive [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
 
 Replays dead letters: documents OpenSearch refused for good, kept in each
@@ -114,6 +118,9 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 			}
 			cp := *sink
 			cp.DLQFile = "" // refused letters go to output, never back into the file being read
+			if cp.MaxRetries == 0 {
+				cp.MaxRetries = redriveMaxRetries // an operator waits for the answer: give up on an outage
+			}
 			return sinkos.New(&cp, opts)
 		}
 		rep, err := redrive.Run(ctx, t, ids, *dryRun, redrive.OutputPath(t.File, time.Now()), newReplayer)
