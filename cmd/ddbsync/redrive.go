@@ -40,9 +40,8 @@ new file beside the original (<name>.redrive-<time>.jsonl). The original
 file is not changed ('ddbsync run' may be appending to it); move it away
 once a redrive reports nothing refused.
 
---dlq chooses one file (default: every sink's file); --id (repeatable, or
-comma-separated) chooses letters by _id; --dry-run only reports what would
-be sent.
+--dlq chooses one file (default: every sink's file); --id (repeatable)
+chooses letters by _id; --dry-run only reports what would be sent.
 
 Exit codes: 0 every selected letter applied or superseded, 4 some refused
 again, 1 failed (OpenSearch unreachable, unreadable file), 2 invalid
@@ -51,17 +50,14 @@ command line or pipeline file.
 Flags:
 `
 
-// idList is a repeatable, comma-separated flag.
+// idList is a repeatable flag. It is not split on commas: a DynamoDB key,
+// and so an _id, may hold one.
 type idList []string
 
-func (l *idList) String() string { return strings.Join(*l, ",") }
+func (l *idList) String() string { return strings.Join(*l, " ") }
 
 func (l *idList) Set(v string) error {
-	for _, id := range strings.Split(v, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			*l = append(*l, id)
-		}
-	}
+	*l = append(*l, v)
 	return nil
 }
 
@@ -72,7 +68,7 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's state directory, which holds the default dead-letter files (env DDBSYNC_STATE_DIR)")
 	dlq := fs.String("dlq", "", "replay only this dead-letter file")
 	var ids idList
-	fs.Var(&ids, "id", "replay only the letters with this _id (repeatable, or comma-separated)")
+	fs.Var(&ids, "id", "replay only the letters with this _id (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "report what would be replayed; send nothing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -157,7 +157,7 @@ func TestDeadLetterDefaultAndRedrive(t *testing.T) {
 
 	// A second redrive of the same letters changes nothing: wide2's version
 	// is in the index now, str's and wide's newer ones too.
-	out, code = e.redrive("--id", "str,wide", "--id", "wide2")
+	out, code = e.redrive("--id", "str", "--id", "wide", "--id", "wide2")
 	if code != 0 || !strings.Contains(out, "3 selected") || !strings.Contains(out, "superseded (the index holds this version or a newer change, kept): 3") {
 		t.Errorf("second redrive: exit %d\n%s", code, out)
 	}
