@@ -156,3 +156,33 @@ func numbersScenario(t *testing.T, pattern bool) {
 		e.osDo(http.MethodDelete, "/"+e.index, nil)
 	})
 }
+
+// TestNumbersRaceRetriedWithoutMapping: with number_mapping: none (the
+// user's own dynamic mapping), parallel first writes of 1 and 1.5 into
+// fresh fields race (long vs float); the losers are sent again and parse
+// against the winner's mapping, so nothing is dead-lettered.
+func TestNumbersRaceRetriedWithoutMapping(t *testing.T) {
+	e := newE2E(t, "numrace", "", "")
+	const count = 200
+	for i := 0; i < count; i++ {
+		v := "1"
+		if i%2 == 1 {
+			v = "1.5"
+		}
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("r%04d", i)), "a": n(v), fmt.Sprintf("f%d", i%9): n(v),
+			"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n(v)}}})
+	}
+	e.writePipeline("scan:\n  segments: 8\n  page_size: 5\nstream:\n  start_position: LATEST", "number_mapping: none")
+	e.start()
+	e.waitLog("scan backfill complete", 3*time.Minute)
+	e.converge(time.Minute)
+	retries := strings.Count(e.log(), `msg="bulk retry"`)
+	t.Logf("bulk retries after mapping races: %d", retries)
+	if b, err := os.ReadFile(filepath.Join(e.dir, "state", "dlq", "e2e.jsonl")); err == nil && len(b) > 0 {
+		t.Errorf("dead letters:\n%.2000s", b)
+	}
+	if st, body := e.osDo(http.MethodGet, "/_template/"+e.index+"-ddbsync-numbers", nil); st != 404 {
+		t.Errorf("number_mapping: none installed a template: %d %s", st, body)
+	}
+	t.Cleanup(func() { e.osDo(http.MethodDelete, "/"+e.index, nil) })
+}
