@@ -35,7 +35,8 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 			return fmt.Errorf("opensearch: %w (set dlq_file to keep such documents and continue)", u.Err)
 		}
 		s.log.LogAttrs(ctx, slog.LevelWarn, "document cannot be formatted; it goes to the dead-letter queue", slog.String(keyTable, table),
-			slog.String(keyID, u.Item.ID), slog.String("reason", d.reason))
+			slog.String(keyID, u.Item.ID), slog.String(keyPartitionKey, u.Item.Event.PartitionKey), slog.String(keySortKey, u.Item.Event.SortKey),
+			slog.String("reason", d.reason))
 		dead = append(dead, d)
 	}
 
