@@ -53,12 +53,10 @@ func numberTemplate(cfg *config.OpenSearch, res *bulk.Resolver) (*indexTemplate,
 		return nil, nil
 	}
 	idx := res.IndexTemplate()
-	base, pattern := indexPrefix(idx.String()), ""
+	base, pattern := indexPrefix(idx.String()), indexGlob(idx.String())
 	if idx.IsLiteral() {
 		base = res.NormalizeIndex(idx.String())
 		pattern = base
-	} else if base != "" {
-		pattern = base + "*"
 	}
 	if base == "" {
 		return nil, nil
@@ -82,4 +80,35 @@ func ownsNumberMapping(cfg *config.OpenSearch) bool {
 	return cfg.NumberMapping != config.NumberMappingNone &&
 		cfg.IndexType != config.IndexTypeManagementDisabled &&
 		cfg.TemplateFile == "" && cfg.TemplateContent == ""
+}
+
+// indexGlob is the index pattern of an index format string: every ${...}
+// and %{...} reference becomes '*' ("orders-%{yyyy.MM}-v2" → "orders-*-v2"),
+// so the template matches the pipeline's indices and as few others as
+// possible.
+func indexGlob(index string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(index, "$%")
+		if i < 0 || i+1 >= len(index) || index[i+1] != '{' {
+			if i < 0 {
+				b.WriteString(index)
+				break
+			}
+			b.WriteString(index[:i+1])
+			index = index[i+1:]
+			continue
+		}
+		b.WriteString(index[:i])
+		end := strings.IndexByte(index[i:], '}')
+		if end < 0 {
+			b.WriteString("*")
+			break
+		}
+		if !strings.HasSuffix(b.String(), "*") {
+			b.WriteString("*")
+		}
+		index = index[i+end+1:]
+	}
+	return b.String()
 }
