@@ -42,6 +42,7 @@ Usage:
   ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
+  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
   ddbsync version
 
 Global flags (before or after the subcommand):
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(rest, stdout, stderr)
+	case "redrive":
+		return cmdRedrive(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "ddbsync %s\n", version)
 		return exitOK

@@ -65,7 +65,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	backfillMetrics := metrics.NewBackfill(o.Registry)
 	var runs []*tableRun
 	for _, p := range f.Pipelines {
-		sink, err := buildSinks(ctx, p, o)
+		sink, err := buildSinks(ctx, p, o, health)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}

@@ -123,17 +123,22 @@ func TestOpenSearchOutage(t *testing.T) {
 	}
 }
 
-// TestMappingRejectionGoesToDLQ: a document OpenSearch rejects lands in the
-// dlq_file with everything needed to replay it, and the stream continues.
+// TestMappingRejectionGoesToDLQ: a document OpenSearch rejects (a string
+// where the mapping says object; a string in a number field is indexed
+// under ddbsync's number mapping) lands in the dlq_file with everything
+// needed to replay it, and the stream continues.
 func TestMappingRejectionGoesToDLQ(t *testing.T) {
 	e := newE2E(t, "dlq", "", "")
 	dlq := filepath.Join(e.dir, "dlq.jsonl")
 	e.writePipeline("", "dlq_file: "+dlq)
 	e.start()
-	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": n("1")})
+	obj := func(v string) types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n(v)}}
+	}
+	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": obj("1")})
 	e.converge(30 * time.Second)
 	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": s("not a number")})
-	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": n("2")})
+	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": obj("2")})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		d := e.compare()
@@ -168,7 +173,7 @@ func TestMappingRejectionGoesToDLQ(t *testing.T) {
 		t.Fatalf("dlq entry lacks what a replay needs: %v", en)
 	}
 	// A later valid change of the same item converges.
-	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": n("3")})
+	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": obj("3")})
 	e.converge(30 * time.Second)
 }
 

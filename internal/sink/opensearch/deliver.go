@@ -110,6 +110,14 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 				continue
 			case outcomeDeadLetter:
+				if s.retryMappingRace(attempt, r) {
+					// A first-mapping race: the field's mapping exists now,
+					// so the same document is accepted on the next send.
+					s.pinConflict(ctx, e.Index, r.Reason)
+					again = append(again, p)
+					last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
+					continue
+				}
 				out.Outcome = ItemFailed
 			}
 			results[p] = out

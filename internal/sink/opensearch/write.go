@@ -34,7 +34,8 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 			return fmt.Errorf("opensearch: %w (set dlq_file to keep such documents and continue)", u.Err)
 		}
 		s.log.LogAttrs(ctx, slog.LevelWarn, "document cannot be formatted; it goes to the dead-letter queue", slog.String(keyTable, table),
-			slog.String(keyID, u.Item.ID), slog.String("reason", d.reason))
+			slog.String(keyID, u.Item.ID), slog.String(keyPartitionKey, u.Item.Event.PartitionKey), slog.String(keySortKey, u.Item.Event.SortKey),
+			slog.String("reason", d.reason))
 		dead = append(dead, d)
 	}
 	results, err := s.writeEntries(ctx, table, b.Entries)
@@ -63,6 +64,7 @@ func (s *Sink) deadLetter(ctx context.Context, table string, dead []deadItem) er
 		return fmt.Errorf("opensearch: %d rejected documents of table %s not dead-lettered: %w", len(dead), table, err)
 	}
 	s.met.deadLettered.WithLabelValues(table).Add(float64(len(dead)))
+	s.reportDeadLetters(ctx, table, len(dead))
 	return nil
 }
 
@@ -74,7 +76,8 @@ func (s *Sink) reject(ctx context.Context, table string, d deadItem) error {
 			table, d.entry.Index, d.entry.ID, statusText(d.status), d.typ, d.reason)
 	}
 	s.log.LogAttrs(ctx, slog.LevelWarn, "document rejected; it goes to the dead-letter queue", slog.String(keyTable, table),
-		slog.String(keyIndex, d.entry.Index), slog.String(keyID, d.entry.ID), slog.Int(keyStatus, d.status),
+		slog.String(keyIndex, d.entry.Index), slog.String(keyID, d.entry.ID), slog.String(keyPartitionKey, d.entry.Event.PartitionKey),
+		slog.String(keySortKey, d.entry.Event.SortKey), slog.String("action", string(d.entry.Action)), slog.Int(keyStatus, d.status),
 		slog.String("error_type", d.typ), slog.String("reason", d.reason))
 	return nil
 }
