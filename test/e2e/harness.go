@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,10 +63,12 @@ type Harness struct {
 	// with the test name; logged, so a run can be repeated.
 	Seed uint64
 
-	mu    sync.Mutex
-	proc  *Process
-	runs  int
-	owned bool // Dir was created here
+	mu      sync.Mutex
+	proc    *Process
+	runs    int
+	owned   bool                // Dir was created here
+	writing []*workload.Running // background workloads, stopped by the cleanup
+	made    atomic.Uint64       // workloads made, so each gets a seed of its own
 }
 
 // SeedFromEnv is the suite seed: $E2E_SEED, else $FAULTS_SEED, else the clock.
@@ -163,6 +166,13 @@ func (h *Harness) keep() bool {
 }
 
 func (h *Harness) cleanup() {
+	h.mu.Lock()
+	writing := h.writing
+	h.writing = nil
+	h.mu.Unlock()
+	for _, r := range writing {
+		_ = r.Stop() // a test that ended early leaves writers running; their errors are moot now
+	}
 	h.Stop()
 	if h.TB.Failed() {
 		h.TB.Logf("last ddbsync log (%s):\n%s", h.logPath(), Tail(h.Log(), 8000))
@@ -188,13 +198,24 @@ func (h *Harness) logPath() string {
 	return ""
 }
 
-// Workload returns the hostile workload for this table, seeded with the
-// scenario's seed unless cfg sets one. It writes through DDB.
+// Workload returns the hostile workload for this table, seeded from the
+// scenario's seed and how many came before it unless cfg sets a seed. It
+// writes through DDB.
 func (h *Harness) Workload(cfg workload.Config) *workload.Workload {
 	if cfg.Seed == 0 {
-		cfg.Seed = h.Seed
+		cfg.Seed = h.Seed + h.made.Add(1)*0x9e3779b97f4a7c15
 	}
 	return workload.New(h.DDB, h.Table, h.Schema, cfg)
+}
+
+// StartWorkload starts w in the background; the cleanup stops it if the
+// test ends first.
+func (h *Harness) StartWorkload(w *workload.Workload) *workload.Running {
+	r := w.Start(h.Ctx)
+	h.mu.Lock()
+	h.writing = append(h.writing, r)
+	h.mu.Unlock()
+	return r
 }
 
 // TestControl sends a DynamoDB Local test-control action (ROLLOVER,

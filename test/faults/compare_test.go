@@ -55,7 +55,7 @@ func (s *scenario) converge(timeout time.Duration, note string) diff {
 
 func (s *scenario) record(d diff, note string) {
 	s.recorded = true
-	results.add(row{scenario: s.name, written: s.written.Load(), checked: d.Docs, items: d.Items,
+	results.add(row{scenario: s.name, written: s.writtenNow(), checked: d.Docs, items: d.Items,
 		missing: len(d.Missing), extra: len(d.Extra), stale: len(d.Stale), note: note})
 }
 

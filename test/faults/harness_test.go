@@ -71,6 +71,7 @@ type scenario struct {
 
 	written  atomic.Int64 // changes written to the table by finished workloads
 	wlRuns   atomic.Int64 // workloads started (each gets its own seed)
+	active   []*writer    // workloads started, counted in the row even when the test ends early
 	recorded bool         // a row was added to results
 	failNote string       // the row's note when the scenario fails before its comparison
 }
@@ -102,13 +103,24 @@ func newScenario(t *testing.T, name string, stackKey bool) *scenario {
 	return s
 }
 
+// writtenNow counts finished workloads and the ones still running.
+func (s *scenario) writtenNow() int64 {
+	n := s.written.Load()
+	for _, w := range s.active {
+		if w.w != nil {
+			n += w.w.Written()
+		}
+	}
+	return n
+}
+
 func (s *scenario) cleanup() {
 	if !s.recorded {
 		note := "FAILED before the comparison"
 		if s.failNote != "" {
 			note = "FAILED: " + s.failNote
 		}
-		results.add(row{scenario: s.name, written: s.written.Load(), note: note})
+		results.add(row{scenario: s.name, written: s.writtenNow(), note: note})
 	}
 }
 

@@ -50,7 +50,9 @@ type writer struct {
 // startWrites runs the workload over keys keys (new ones get inserted) until stopWrites.
 func (s *scenario) startWrites(keys int, pace time.Duration) *writer {
 	w := s.workload(keys, pace)
-	return &writer{s: s, w: w, run: w.Start(s.ctx)}
+	wr := &writer{s: s, w: w, run: s.StartWorkload(w)}
+	s.active = append(s.active, wr)
+	return wr
 }
 
 // stopWrites stops the workload and fails the scenario if a write failed.
@@ -62,6 +64,7 @@ func (w *writer) stopWrites() {
 	err := w.run.Stop()
 	w.run = nil
 	w.s.written.Add(w.w.Written())
+	w.w = nil
 	if err != nil {
 		w.s.t.Fatalf("workload: %v", err)
 	}

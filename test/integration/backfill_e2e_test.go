@@ -5,7 +5,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,72 +18,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
-// load writes items pk "i<n>" for n in [0, count) with BatchWriteItem.
+// load writes count hostile items (ordinary keys k00000…, see
+// workload.KeySchema.Ordinary) and every special key with BatchWriteItem,
+// concurrently; e.loaded counts them. Items carry no filler and shallow
+// maps, so a 100k-item table stays small.
 func (e *e2e) load(count int) {
 	e.t.Helper()
-	var wg sync.WaitGroup
-	errc := make(chan error, 8)
-	per := (count + 7) / 8
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			for i := lo; i < hi; i += 25 {
-				var reqs []types.WriteRequest
-				for j := i; j < min(i+25, hi); j++ {
-					reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-						"pk": s(fmt.Sprintf("i%d", j)), "n": n(fmt.Sprint(j)), "pad": s(strings.Repeat("p", 100)),
-					}}})
-				}
-				for len(reqs) > 0 {
-					out, err := e.ddb.BatchWriteItem(e.ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{e.table: reqs}})
-					if err != nil {
-						errc <- err
-						return
-					}
-					reqs = out.UnprocessedItems[e.table]
-				}
-			}
-		}(w*per, min((w+1)*per, count))
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+	w := e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Writers: 8})
+	if err := w.Load(e.ctx, count); err != nil {
 		e.t.Fatalf("load: %v", err)
 	}
+	e.loaded = int(w.Written())
 }
 
-// churn changes items the backfill holds until stop is closed: updates,
-// deletes and inserts, many of the same keys.
+// churn runs the hostile workload over the loaded keys until stop is
+// closed: updates, deletes, re-inserts, hot keys, new items.
 func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
+	run := e.h.StartWorkload(e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Pace: 20 * time.Millisecond}))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r := rand.New(rand.NewPCG(1, 2))
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			k := fmt.Sprintf("i%d", r.IntN(count))
-			var err error
-			switch i % 3 {
-			case 0:
-				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(k), "n": n(fmt.Sprint(-i))}})
-			case 1:
-				_, err = e.ddb.DeleteItem(e.ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.table), Key: key1(k)})
-			case 2:
-				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprintf("new%d", i)), "n": n("1")}})
-			}
-			if err != nil {
-				e.t.Errorf("churn: %v", err)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		<-stop
+		if err := run.Stop(); err != nil {
+			e.t.Errorf("churn: %v", err)
 		}
 	}()
 	return &wg
@@ -170,7 +130,8 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.del(key1("i7"))
+	deleted := workload.KeySchema{Partition: "pk", PartitionType: types.ScalarAttributeTypeS}.Ordinary(7)
+	e.del(deleted.Attrs)
 	e.start()
 	e.waitLog("export backfill complete", 3*time.Minute)
 	for _, want := range []string{"reusing export from checkpoint", "resuming data file mid-file"} {
@@ -182,7 +143,7 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 		t.Fatal("restart started a second export")
 	}
 	d := e.converge(60 * time.Second)
-	if _, ok := e.indexDocs()["i7"]; ok || d.items != count-1 {
+	if _, ok := e.indexDocs()[deleted.Natural]; ok || d.items != e.loaded-1 {
 		t.Fatalf("deleted item came back or items wrong: %s", d)
 	}
 }
@@ -236,6 +197,7 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 	e.start()
 	e.waitLog("export backfill complete", 2*time.Minute)
 	e.put(map[string]types.AttributeValue{"pk": s("after"), "n": n("1")})
+	e.hostileFor(workload.Config{Keys: 3000, Pad: -1}, 3*time.Second)
 	e.converge(60 * time.Second)
 	if strings.Contains(e.log(), "started export") {
 		t.Fatal("started an export despite export_arn")

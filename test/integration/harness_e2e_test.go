@@ -47,6 +47,8 @@ type e2e struct {
 	region            string // the table's region (part of the DynamoDB Local namespace)
 	// metricsAddr is passed to --metrics-addr ("" disables the server).
 	metricsAddr string
+	// loaded counts the items load wrote.
+	loaded int
 }
 
 // newE2E creates a fresh table (pk of type pkType, default S [+ sk of type
