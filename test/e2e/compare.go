@@ -255,3 +255,43 @@ func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place 
 	}
 	return diff(len(items), exp, hits), nil
 }
+
+// PointerPlacement places documents as a sink with document_id
+// "${/<idAttr>}", routing "${/<routingAttr>}" and index
+// "<indexPrefix>${/<indexAttr>}" does ("" leaves that part to the default:
+// the key's _id, no routing check, no index check). The attributes must be
+// strings (the workload's Changing attributes are).
+func PointerPlacement(key ddbjson.Key, idAttr, routingAttr, indexPrefix, indexAttr string) Placer {
+	byKey := KeyPlacement(key)
+	str := func(item map[string]types.AttributeValue, a string) (string, error) {
+		v, ok := item[a].(*types.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("attribute %q is not a string", a)
+		}
+		return v.Value, nil
+	}
+	return func(item map[string]types.AttributeValue) (Placement, error) {
+		p, err := byKey(item)
+		if err != nil {
+			return p, err
+		}
+		if idAttr != "" {
+			if p.ID, err = str(item, idAttr); err != nil {
+				return p, err
+			}
+		}
+		if routingAttr != "" {
+			if p.Routing, err = str(item, routingAttr); err != nil {
+				return p, err
+			}
+		}
+		if indexAttr != "" {
+			v, err := str(item, indexAttr)
+			if err != nil {
+				return p, err
+			}
+			p.Index = indexPrefix + v
+		}
+		return p, nil
+	}
+}

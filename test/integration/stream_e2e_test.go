@@ -96,6 +96,28 @@ func TestStreamHostileNumberAndBinaryKeys(t *testing.T) {
 	e.converge(60 * time.Second)
 }
 
+// TestStreamPointerIDRoutingIndex: a sink whose document_id, routing and
+// index follow non-key attributes (${/docid}, ${/route}, ${/bucket}) that
+// the hostile workload changes on updates, deletes and re-inserts: every
+// item has exactly one document, with its _id, routing and index, and no
+// old copy stays behind.
+func TestStreamPointerIDRoutingIndex(t *testing.T) {
+	e := newE2E(t, "pointer", "", "")
+	e.writePipeline("", "")
+	// The sink's own lines replace the Data Prepper key metadata.
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Index: e.index + "-${/bucket}", SinkExtra: `document_id: "${/docid}"
+routing: "${/route}"
+action: "${getMetadata(\"opensearch_action\")}"
+document_version: "${getMetadata(\"document_version\")}"
+document_version_type: external`})
+	e.h.Index = e.index + "-*"
+	e.index = e.h.Index
+	e.h.Place = shared.PointerPlacement(e.key, "docid", "route", strings.TrimSuffix(e.h.Index, "*"), "bucket")
+	e.start()
+	e.hostileFor(workload.Config{Keys: 200, Changing: true}, 6*time.Second)
+	e.converge(60 * time.Second)
+}
+
 // TestSameSecondUpdatesAcrossSIGKILL: many updates of one key within one
 // second, with ddbsync killed in between, converge to the last value (the
 // versions computed after the restart continue the saved clock).
