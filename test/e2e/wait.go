@@ -45,18 +45,39 @@ func (h *Harness) Compare() (Diff, error) {
 // AwaitEqual polls the comparison until the index equals the table (the
 // writes must have stopped) or timeout passes; it returns the last
 // comparison and whether it was equal (err: the last comparison failed).
+// Once ddbsync has exited nothing changes the index any more: one more
+// comparison decides, and a non-zero exit is logged with its error line.
 func (h *Harness) AwaitEqual(timeout time.Duration) (Diff, bool, error) {
 	start := time.Now()
 	var d Diff
 	var cerr error
+	var exited bool
 	err := Poll(h.Ctx, timeout, 500*time.Millisecond, func(context.Context) (bool, error) {
+		p := h.Proc()
+		exited = p != nil && p.Exited()
 		d, cerr = h.Compare()
-		return cerr == nil && d.OK(), cerr
+		return cerr == nil && d.OK() || exited, cerr
 	})
-	if err == nil {
+	ok := err == nil && cerr == nil && d.OK()
+	switch {
+	case ok:
 		h.TB.Logf("equal after %s: %d items = %d documents", time.Since(start).Round(100*time.Millisecond), d.Items, d.Docs)
+	case exited:
+		if code := h.Proc().Cmd.ProcessState.ExitCode(); code != 0 {
+			h.TB.Logf("ddbsync exited %d before the index equalled the table: %s", code, ErrorLine(h.Log()))
+		}
 	}
-	return d, err == nil, cerr
+	return d, ok, cerr
+}
+
+// ErrorLine is the first ERROR line of a log ("" when there is none).
+func ErrorLine(log string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			return l
+		}
+	}
+	return ""
 }
 
 // Converge is AwaitEqual that fails the test with the whole difference.

@@ -235,18 +235,18 @@ func (e *e2e) compare() diff {
 	return d
 }
 
-// converge waits until the index equals the table, failing with the diff.
+// converge waits until the index equals the table, failing with the diff
+// (at once when ddbsync has exited: nothing changes the index then).
 func (e *e2e) converge(timeout time.Duration) diff {
 	e.t.Helper()
-	var d diff
-	err := shared.Poll(e.ctx, timeout, 300*time.Millisecond, func(context.Context) (bool, error) {
-		d = e.compare()
-		return d.ok(), nil
-	})
+	_, ok, err := e.h.AwaitEqual(timeout)
 	if err != nil {
+		e.t.Fatalf("compare table %s with index %s: %v", e.table, e.index, err)
+	}
+	d := e.compare()
+	if !ok && !d.ok() {
 		e.t.Fatalf("index %s did not converge to table %s in %s: %s", e.index, e.table, timeout, d)
 	}
-	e.t.Logf("converged: %d items = %d documents", d.items, d.docs)
 	return d
 }
 
