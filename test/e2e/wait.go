@@ -153,8 +153,11 @@ func (h *Harness) WaitLog(timeout time.Duration, substrs ...string) string {
 func (h *Harness) MustLog(timeout time.Duration, substrs ...string) string {
 	h.TB.Helper()
 	got := h.WaitLog(timeout, substrs...)
-	if got == "" {
-		h.TB.Fatalf("ddbsync never logged any of %q within %s (running: %v):\n%s", substrs, timeout, h.Running(), Tail(h.Log(), 4000))
+	switch {
+	case got == "" && !h.Running():
+		h.TB.Fatalf("ddbsync exited before it logged any of %q: %s\n%s", substrs, ErrorLine(h.Log()), Tail(h.Log(), 4000))
+	case got == "":
+		h.TB.Fatalf("ddbsync never logged any of %q within %s:\n%s", substrs, timeout, Tail(h.Log(), 4000))
 	}
 	return got
 }
