@@ -74,16 +74,11 @@ func (e *e2e) checkpoints() map[string]checkpoint.Progress {
 	return out
 }
 
-// waitLog waits for a log line containing substr.
+// waitLog waits for a log line containing substr (failing at once when
+// ddbsync exits first).
 func (e *e2e) waitLog(substr string, timeout time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(e.log(), substr) {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("log never said %q:\n%s", substr, e.log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.h.MustLog(timeout, substr)
 }
 
 // TestExportBackfillWithConcurrentWrites: a 100k-item table is backfilled
