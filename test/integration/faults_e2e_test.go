@@ -175,9 +175,12 @@ func TestMappingRejectionGoesToDLQ(t *testing.T) {
 	if en["id"] != "bad" || en["action"] != "index" || en["version"] == nil || !strings.Contains(string(doc), "not a number") {
 		t.Fatalf("dlq entry lacks what a replay needs: %v", en)
 	}
-	// A later valid change of the same item converges.
+	// A later valid change of the same item converges, and so does the
+	// hostile workload after it.
 	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": n("3")})
 	e.converge(30 * time.Second)
+	e.hostileFor(workload.Config{Keys: 100}, 3*time.Second)
+	e.converge(60 * time.Second)
 }
 
 // TestTTLDeletes: TTL expiry deletes the document by default, and keeps it
@@ -194,6 +197,7 @@ func TestTTLDeletes(t *testing.T) {
 			past := fmt.Sprint(time.Now().Add(-time.Hour).Unix())
 			e.put(map[string]types.AttributeValue{"pk": s("expires"), "exp": n(past)})
 			e.put(map[string]types.AttributeValue{"pk": s("stays"), "v": n("1")})
+			e.hostileFor(workload.Config{Keys: 100}, 3*time.Second) // no "exp": none of these expire
 			// Wait for DynamoDB Local's TTL sweep to remove the item.
 			deadline := time.Now().Add(4 * time.Minute)
 			for {
