@@ -48,9 +48,6 @@ type Config struct {
 	// them on updates: for sinks whose routing, document_id or index read
 	// them with ${/route}, ${/docid}, ${/bucket}.
 	Changing bool
-	// NoSpecial leaves out the special keys (separators, long, sha256:, edge
-	// values): only for scenarios that count items and documents by key.
-	NoSpecial bool
 }
 
 func (c Config) withDefaults() Config {
@@ -91,11 +88,7 @@ type Workload struct {
 
 // New returns a workload for table, whose primary key is schema.
 func New(api API, table string, schema KeySchema, cfg Config) *Workload {
-	w := &Workload{api: api, table: table, schema: schema, cfg: cfg.withDefaults()}
-	if !w.cfg.NoSpecial {
-		w.special = schema.Special()
-	}
-	return w
+	return &Workload{api: api, table: table, schema: schema, cfg: cfg.withDefaults(), special: schema.Special()}
 }
 
 // Config is the workload's configuration with defaults applied.
