@@ -5,6 +5,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,81 @@ import (
 	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
-// load writes count hostile items (ordinary keys k00000…, see
+// load writes plain items pk "i<n>" for n in [0, count) with BatchWriteItem
+// (scenarios that need those exact keys; the others use loadHostile).
+func (e *e2e) load(count int) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	per := (count + 7) / 8
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i += 25 {
+				var reqs []types.WriteRequest
+				for j := i; j < min(i+25, hi); j++ {
+					reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+						"pk": s(fmt.Sprintf("i%d", j)), "n": n(fmt.Sprint(j)), "pad": s(strings.Repeat("p", 100)),
+					}}})
+				}
+				for len(reqs) > 0 {
+					out, err := e.ddb.BatchWriteItem(e.ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{e.table: reqs}})
+					if err != nil {
+						errc <- err
+						return
+					}
+					reqs = out.UnprocessedItems[e.table]
+				}
+			}
+		}(w*per, min((w+1)*per, count))
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+}
+
+// churn changes items load wrote until stop is closed: updates, deletes
+// and inserts, many of the same keys (churnHostile is the hostile one).
+func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k := fmt.Sprintf("i%d", r.IntN(count))
+			var err error
+			switch i % 3 {
+			case 0:
+				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(k), "n": n(fmt.Sprint(-i))}})
+			case 1:
+				_, err = e.ddb.DeleteItem(e.ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.table), Key: key1(k)})
+			case 2:
+				_, err = e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: map[string]types.AttributeValue{"pk": s(fmt.Sprintf("new%d", i)), "n": n("1")}})
+			}
+			if err != nil {
+				e.t.Errorf("churn: %v", err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return &wg
+}
+
+// loadHostile writes count hostile items (ordinary keys k00000…, see
 // workload.KeySchema.Ordinary) and every special key with BatchWriteItem,
 // concurrently; e.loaded counts them. Items carry no filler and shallow
 // maps, so a 100k-item table stays small.
-func (e *e2e) load(count int) {
+func (e *e2e) loadHostile(count int) {
 	e.t.Helper()
 	w := e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Writers: 8})
 	if err := w.Load(e.ctx, count); err != nil {
@@ -34,9 +105,9 @@ func (e *e2e) load(count int) {
 	e.loaded = int(w.Written())
 }
 
-// churn runs the hostile workload over the loaded keys until stop is
-// closed: updates, deletes, re-inserts, hot keys, new items.
-func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
+// churnHostile runs the hostile workload over the keys loadHostile wrote
+// until stop is closed: updates, deletes, re-inserts, hot keys, new items.
+func (e *e2e) churnHostile(count int, stop <-chan struct{}) *sync.WaitGroup {
 	run := e.h.StartWorkload(e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Pace: 20 * time.Millisecond}))
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -86,11 +157,11 @@ func (e *e2e) waitLog(substr string, timeout time.Duration) {
 func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 	const count = 100_000
 	e := newE2EStackKey(t, "export")
-	e.load(count)
+	e.loadHostile(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
 	stop := make(chan struct{})
-	wg := e.churn(count, stop)
+	wg := e.churnHostile(count, stop)
 	e.start()
 	e.waitLog("export backfill complete", 5*time.Minute)
 	time.Sleep(2 * time.Second)
@@ -107,7 +178,7 @@ func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 	const count = 20_000
 	e := newE2EStackKey(t, "exportkill")
-	e.load(count)
+	e.loadHostile(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
 	e.start()
@@ -150,7 +221,7 @@ func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 	for _, kind := range []string{"md5", "gzip"} {
 		t.Run(kind, func(t *testing.T) {
 			e := newE2EStackKey(t, "corrupt"+kind)
-			e.load(2000)
+			e.loadHostile(2000)
 			e.enablePITR()
 			emuCorrupt(t, map[string]string{"kind": kind, "tableName": e.table})
 			e.writePipeline(e.exportBlock("  parallelism: 1\n"), "")
@@ -178,7 +249,7 @@ func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 // earlier without starting one.
 func TestExportARNLoadsExistingExport(t *testing.T) {
 	e := newE2EStackKey(t, "exportarn")
-	e.load(3000)
+	e.loadHostile(3000)
 	e.enablePITR()
 	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
 		TableArn: aws.String("arn:aws:dynamodb:" + e.region + ":000000000000:table/" + e.table), S3Bucket: aws.String(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")),
@@ -204,10 +275,10 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 func TestScanBackfill(t *testing.T) {
 	const count = 30_000
 	e := newE2E(t, "scan", "", "")
-	e.load(count)
+	e.loadHostile(count)
 	e.writePipeline("scan:\n  segments: 4\n  page_size: 500\nstream:\n  start_position: LATEST", "")
 	stop := make(chan struct{})
-	wg := e.churn(count, stop)
+	wg := e.churnHostile(count, stop)
 	e.start()
 	var segmentsSaved atomic.Bool
 	deadline := time.Now().Add(2 * time.Minute)

@@ -238,7 +238,7 @@ func TestGapRebackfill(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i)), "v": n("1")})
 	}
-	e.load(300)
+	e.loadHostile(300)
 	e.writePipeline("scan:\n  segments: 2\nstream:\n  start_position: LATEST\n  on_gap: rebackfill", "")
 	e.start()
 	e.waitLog("scan backfill complete", time.Minute)

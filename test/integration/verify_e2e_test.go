@@ -109,7 +109,7 @@ func scanBackfilled(t *testing.T, name string, count int) *e2e {
 	for i := range count {
 		e.put(item(fmt.Sprintf("k%d", i), i))
 	}
-	e.load(200)
+	e.loadHostile(200)
 	e.writePipeline("scan:\n  segments: 2\noverlap: 2h", "")
 	e.start()
 	if code := e.wait(60 * time.Second); code != 0 { // no stream: run ends after the backfill
