@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
@@ -191,6 +192,9 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 				break
 			}
 		}
+		if !killed && !e.h.Running() {
+			t.Fatalf("ddbsync exited before a file checkpoint mid-file: %s", shared.ErrorLine(e.log()))
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no file checkpoint mid-file:\n%s", e.log())
 		}
@@ -287,6 +291,9 @@ func TestScanBackfill(t *testing.T) {
 			if strings.Contains(k, "/scan/") && len(p.LastKey) > 0 && !p.Done {
 				segmentsSaved.Store(true)
 			}
+		}
+		if !segmentsSaved.Load() && !e.h.Running() {
+			t.Fatalf("ddbsync exited before a scan checkpoint: %s", shared.ErrorLine(e.log()))
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no scan checkpoint:\n%s", e.log())
