@@ -155,12 +155,22 @@ func (s *scenario) requireRunning(during string) {
 		if m := errorMsgRE.FindStringSubmatch(s.log()); m != nil {
 			s.failNote += ": " + firstLine(m[1], 100)
 		}
+		if m := errorErrRE.FindStringSubmatch(s.log()); m != nil {
+			why := m[1]
+			if i := strings.Index(why, "Bad Request "); i >= 0 { // OpenSearch's reason, past the ids
+				why = why[i+len("Bad Request "):]
+			}
+			s.failNote += ": " + firstLine(why, 200)
+		}
 		s.t.Fatalf("ddbsync exited %d during %s:\n%s", code, during, tail(s.log(), 4000))
 	}
 }
 
 // errorMsgRE finds the message of the first ERROR log line (text format).
 var errorMsgRE = regexp.MustCompile(`level=ERROR msg="([^"]*)"`)
+
+// errorErrRE finds the err attribute of the first ERROR log line.
+var errorErrRE = regexp.MustCompile(`level=ERROR msg="[^"]*" err="((?:[^"\\]|\\.)*)"`)
 
 // firstLine returns the first line of text, cut to n bytes.
 func firstLine(text string, n int) string {
