@@ -10,36 +10,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// ExtremeNumbers are legal DynamoDB numbers at the edges: 38 significant
+// ExtremeNumbers returns legal DynamoDB numbers at the edges: 38 significant
 // digits, the smallest and largest magnitudes, integers beyond int64 and
 // uint64, negatives and zero, next to ordinary integral and fractional
 // values. OpenSearch's dynamic mapping refuses several of them (DESIGN §2.10).
-var ExtremeNumbers = []string{
-	"0", "1", "-1", "42", "-42", "0.5", "-0.000001", "3.25",
-	"12345678901234567890123456789012345678",  // 38 significant digits
-	"-99999999999999999999999999999999999999", // 38 nines, negative
-	"1.2345678901234567890123456789012345678", // 38 digits, fractional
-	"1E-130", "-1E-130", // smallest magnitudes
-	"9.99E+125", "-9.99E+125", // largest magnitudes
-	"9223372036854775807", "9223372036854775808", "-9223372036854775809", // around int64
-	"18446744073709551616", // beyond uint64
-	"3.4028236E+38",        // just beyond float32
-	"1E+39", "-1.5E+100",
+func ExtremeNumbers() []string {
+	return []string{
+		"0", "1", "-1", "42", "-42", "0.5", "-0.000001", "3.25",
+		"12345678901234567890123456789012345678",  // 38 significant digits
+		"-99999999999999999999999999999999999999", // 38 nines, negative
+		"1.2345678901234567890123456789012345678", // 38 digits, fractional
+		"1E-130", "-1E-130", // smallest magnitudes
+		"9.99E+125", "-9.99E+125", // largest magnitudes
+		"9223372036854775807", "9223372036854775808", "-9223372036854775809", // around int64
+		"18446744073709551616", // beyond uint64
+		"3.4028236E+38",        // just beyond float32
+		"1E+39", "-1.5E+100",
+	}
 }
 
-// Strings are legal S values that stress escaping and analysis: empty and
+// Strings returns legal S values that stress escaping and analysis: empty and
 // blank, quotes and backslashes, control characters (NUL included), line
 // and paragraph separators, non-Latin scripts, emoji and lone combining
 // marks.
-var Strings = []string{
-	"", " ", "plain", "héllo \"q\" \\ \u0001\u001f\n\t <&> \u2028 🎉",
-	"ключ значение", "☃", "nul\u0000byte", "e\u0301", "{\"json\":[1,2]}", "0", "true", "null",
-	"a|b", "sha256:", "  padded  ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+func Strings() []string {
+	return []string{
+		"", " ", "plain", "héllo \"q\" \\ \u0001\u001f\n\t <&> \u2028 🎉",
+		"ключ значение", "☃", "nul\u0000byte", "e\u0301", "{\"json\":[1,2]}", "0", "true", "null",
+		"a|b", "sha256:", "  padded  ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+	}
 }
 
-// Binaries are legal B values: empty, zero bytes, 0xff, the separator
+// Binaries returns legal B values: empty, zero bytes, 0xff, the separator
 // byte, and bytes whose base64 holds '+' and '/'.
-var Binaries = [][]byte{{}, {0}, {0xff}, {0, 1, 2, 255}, []byte("a|b"), {0xfb, 0xff, 0xbf}, {0x3e, 0x3f}}
+func Binaries() [][]byte {
+	return [][]byte{{}, {0}, {0xff}, {0, 1, 2, 255}, []byte("a|b"), {0xfb, 0xff, 0xbf}, {0x3e, 0x3f}}
+}
 
 func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
 
@@ -69,7 +75,7 @@ func numberSet(rng *rand.Rand) []string {
 	seen := map[string]bool{}
 	var out []string
 	for len(out) < 1+rng.IntN(4) {
-		v := pick(rng, ExtremeNumbers)
+		v := pick(rng, ExtremeNumbers())
 		if rng.IntN(2) == 0 {
 			v = numberFor(rng, -1)
 		}
@@ -94,7 +100,7 @@ func stringSet(rng *rand.Rand) []string {
 	seen := map[string]bool{}
 	var out []string
 	for len(out) < 1+rng.IntN(4) {
-		v := pick(rng, Strings)
+		v := pick(rng, Strings())
 		if v == "" { // a set element may not be empty
 			continue
 		}
@@ -110,7 +116,7 @@ func binarySet(rng *rand.Rand) [][]byte {
 	seen := map[string]bool{}
 	var out [][]byte
 	for len(out) < 1+rng.IntN(3) {
-		v := pick(rng, Binaries)
+		v := pick(rng, Binaries())
 		if len(v) == 0 {
 			continue
 		}
@@ -126,11 +132,11 @@ func binarySet(rng *rand.Rand) [][]byte {
 // numbers, booleans, NULL, a map, a list, binary.
 func mixedList(rng *rand.Rand) types.AttributeValue {
 	all := []types.AttributeValue{
-		sv(pick(rng, Strings)), nv(pick(rng, ExtremeNumbers)), &types.AttributeValueMemberBOOL{Value: rng.IntN(2) == 0},
+		sv(pick(rng, Strings())), nv(pick(rng, ExtremeNumbers())), &types.AttributeValueMemberBOOL{Value: rng.IntN(2) == 0},
 		&types.AttributeValueMemberNULL{Value: true},
-		&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": nv(numberFor(rng, -1)), "s": sv(pick(rng, Strings))}},
+		&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": nv(numberFor(rng, -1)), "s": sv(pick(rng, Strings()))}},
 		&types.AttributeValueMemberL{Value: []types.AttributeValue{nv(numberFor(rng, -1)), sv("x")}},
-		bv(pick(rng, Binaries)),
+		bv(pick(rng, Binaries())),
 	}
 	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	return &types.AttributeValueMemberL{Value: all[:2+rng.IntN(len(all)-1)]}
@@ -140,7 +146,7 @@ func mixedList(rng *rand.Rand) types.AttributeValue {
 // every level carries a number and a mixed leaf.
 func deepMap(rng *rand.Rand, depth int) types.AttributeValue {
 	var inner types.AttributeValue = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-		"leaf": nv(pick(rng, ExtremeNumbers)), "s": sv(pick(rng, Strings)),
+		"leaf": nv(pick(rng, ExtremeNumbers())), "s": sv(pick(rng, Strings())),
 		"ns": &types.AttributeValueMemberNS{Value: numberSet(rng)},
 	}}
 	for d := 1; d < depth; d++ {

@@ -107,9 +107,9 @@ func (w *Workload) Item(rng *rand.Rand, k Key, seq int64, integral int) map[stri
 	item := map[string]types.AttributeValue{
 		"seq":  nv(fmt.Sprint(seq)),
 		"amt":  nv(numberFor(rng, integral)),
-		"n":    nv(pick(rng, ExtremeNumbers)),
-		"s":    sv(pick(rng, Strings)),
-		"b":    bv(pick(rng, Binaries)),
+		"n":    nv(pick(rng, ExtremeNumbers())),
+		"s":    sv(pick(rng, Strings())),
+		"b":    bv(pick(rng, Binaries())),
 		"t":    &types.AttributeValueMemberBOOL{Value: rng.IntN(2) == 0},
 		"nul":  &types.AttributeValueMemberNULL{Value: true},
 		"ss":   &types.AttributeValueMemberSS{Value: stringSet(rng)},
@@ -119,8 +119,8 @@ func (w *Workload) Item(rng *rand.Rand, k Key, seq int64, integral int) map[stri
 		"deep": deepMap(rng, 1+rng.IntN(w.cfg.Depth)),
 		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"amt": nv(numberFor(rng, integral)),
-			"big": nv(pick(rng, ExtremeNumbers)),
-			"l":   &types.AttributeValueMemberL{Value: []types.AttributeValue{nv(pick(rng, ExtremeNumbers)), nv(numberFor(rng, integral))}},
+			"big": nv(pick(rng, ExtremeNumbers())),
+			"l":   &types.AttributeValueMemberL{Value: []types.AttributeValue{nv(pick(rng, ExtremeNumbers())), nv(numberFor(rng, integral))}},
 			"m":   &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"ns": &types.AttributeValueMemberNS{Value: numberSet(rng)}}},
 			"e":   &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
 			"el":  &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
@@ -333,7 +333,7 @@ func (w *Workload) Delete(ctx context.Context, k Key) error {
 func (w *Workload) update(ctx context.Context, rng *rand.Rand, k Key, seq int64) error {
 	names := map[string]string{"#seq": "seq", "#amt": "amt", "#s": "s", "#hits": "hits"}
 	values := map[string]types.AttributeValue{
-		":seq": nv(fmt.Sprint(seq)), ":amt": nv(numberFor(rng, -1)), ":s": sv(pick(rng, Strings)), ":one": nv("1"),
+		":seq": nv(fmt.Sprint(seq)), ":amt": nv(numberFor(rng, -1)), ":s": sv(pick(rng, Strings())), ":one": nv("1"),
 	}
 	set := []string{"#seq = :seq", "#amt = :amt", "#s = :s"}
 	var remove []string
@@ -342,7 +342,7 @@ func (w *Workload) update(ctx context.Context, rng *rand.Rand, k Key, seq int64)
 		names["#n"] = "n"
 		remove = append(remove, "#n")
 	case 1:
-		names["#n"], values[":n"] = "n", nv(pick(rng, ExtremeNumbers))
+		names["#n"], values[":n"] = "n", nv(pick(rng, ExtremeNumbers()))
 		set = append(set, "#n = :n")
 	}
 	if w.cfg.Changing {
