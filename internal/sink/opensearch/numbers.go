@@ -35,6 +35,16 @@ func numberMappings() map[string]any {
 	}
 }
 
+// mappingDepthLimit is index.mapping.depth.limit on the indices whose mapping
+// ddbsync owns. DynamoDB nests maps and lists up to 32 levels; OpenSearch's
+// default limit of 20 object levels refuses such a legal item for good.
+const mappingDepthLimit = 64
+
+// mappingSettings are the index settings that go with numberMappings.
+func mappingSettings() map[string]any {
+	return map[string]any{"index.mapping.depth.limit": mappingDepthLimit}
+}
+
 // numberTemplateOrder is the legacy template's order: below every user
 // template (order 0 and up), whose settings and mappings win where they
 // overlap; a composable _index_template matching the index replaces it
@@ -64,6 +74,7 @@ func numberTemplate(cfg *config.OpenSearch, res *bulk.Resolver) (*indexTemplate,
 	body := map[string]any{
 		"index_patterns": []string{pattern},
 		"order":          numberTemplateOrder,
+		"settings":       mappingSettings(),
 		"mappings":       numberMappings(),
 	}
 	b, err := json.Marshal(body)

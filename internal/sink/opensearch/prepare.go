@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -248,7 +249,7 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 		return fmt.Errorf("opensearch: check index %s: %s", index, explainStatus(status, body))
 	}
 	var create []byte
-	settings := map[string]int{}
+	settings := map[string]any{}
 	if n := s.cfg.NumberOfShards; n > 0 {
 		settings["number_of_shards"] = n
 	}
@@ -261,6 +262,8 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 	}
 	if ownsNumberMapping(s.cfg) {
 		cb["mappings"] = numberMappings()
+		maps.Copy(settings, mappingSettings())
+		cb["settings"] = settings
 	}
 	if len(cb) > 0 {
 		b, _ := json.Marshal(cb) // ints, strings and bools always encode

@@ -116,6 +116,7 @@ func (w *Workload) Item(rng *rand.Rand, k Key, seq int64, integral int) map[stri
 		"ns":   &types.AttributeValueMemberNS{Value: numberSet(rng)},
 		"bs":   &types.AttributeValueMemberBS{Value: binarySet(rng)},
 		"l":    mixedList(rng),
+		"lm":   mapList(rng),
 		"deep": deepMap(rng, 1+rng.IntN(w.cfg.Depth)),
 		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"amt": nv(numberFor(rng, integral)),
