@@ -43,6 +43,7 @@ Usage:
   ddbsync wait     [-f pipeline.yaml] [--timeout 60s] [--table NAME]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
+  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
   ddbsync version
 
 Global flags (before or after the subcommand):
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "verify":
 		return cmdVerify(rest, stdout, stderr)
+	case "redrive":
+		return cmdRedrive(rest, stdout, stderr)
 	case "wait":
 		return cmdWait(rest, stdout, stderr)
 	case "version":

@@ -26,6 +26,7 @@ import (
 const exitDifferences = 4
 
 const verifyHelp = `Usage: ddbsync verify [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
+                      [--state-dir DIR] [--metrics-addr ADDR]
 
 Compares every table of the pipeline file with the documents of each of its
 opensearch sinks: reads the whole table (consistent parallel Scan, each item
@@ -40,8 +41,16 @@ flight is tolerated; 'ddbsync run' may keep running.
 --repair then fixes what remains: missing and stale documents are indexed
 from the item, extra documents deleted, with external version
 (read time − 60 s) × 10⁶ − 1: any stream change made after the read has a
-higher version and wins; a document newer than that is reported as skipped,
-never overwritten.
+higher version and wins. A document changed out of band (an OpenSearch
+_update, _update_by_query, or index or DELETE without a version) holds a
+higher version than that: for those, verify raises the table's clock
+floor F (above their versions and above now + 60 s) through the running
+ddbsync (POST /admin/clock-floor on --metrics-addr; it answers once every
+shard reader applied F, so every stream change read later gets a version
+above F), or, with no run alive, in the --state-dir store, which the next
+run starts above; then it reads each item again and writes it with
+version F. A later stream change still wins. When neither is reachable
+such documents are reported as skipped, never forced.
 
 Exit codes: 0 equal (after the repair with --repair), 4 differences remain,
 1 failed (AWS or OpenSearch errors), 2 invalid command line or pipeline file,
@@ -59,6 +68,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	segments := fs.Int("segments", 4, "parallel Scan segments per table")
 	recheck := fs.Duration("recheck-after", 5*time.Second, "wait before re-reading a difference")
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's checkpoint directory, read (not locked) for each table's version generation (env DDBSYNC_STATE_DIR)")
+	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the running ddbsync's metrics address, where --repair raises a table's clock floor (env DDBSYNC_METRICS_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -100,6 +110,9 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	opts := verify.Options{Segments: *segments, RecheckAfter: *recheck, Repair: *repair, Logger: log}
+	if *repair {
+		opts.Floor = newFloorPublisher(*metricsAddr, *stateDir, log)
+	}
 	opts.Progress = prog.show
 	rep := &verify.Report{Repair: *repair, Equal: true}
 	err = verifyAll(ctx, f, local, *stateDir, opts, rep)
@@ -130,7 +143,16 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 
 // verifyAll checks every table × opensearch sink of f, in file order.
 func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string, opts verify.Options, rep *verify.Report) error {
-	indices := map[*config.OpenSearch]verify.Index{}
+	type sinkIO struct {
+		idx verify.Index
+		w   *sinkos.Sink
+	}
+	sinks := map[*config.OpenSearch]sinkIO{}
+	defer func() {
+		for _, s := range sinks {
+			_ = s.w.Close()
+		}
+	}()
 	for _, p := range f.Pipelines {
 		targets := verify.Targets(p, local)
 		if len(targets) == 0 {
@@ -142,7 +164,7 @@ func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string,
 		}
 		ddb := dynamodb.NewFromConfig(awsCfg)
 		for _, t := range targets {
-			idx, ok := indices[t.Sink]
+			sio, ok := sinks[t.Sink]
 			if !ok {
 				sinkAWS := &awsCfg
 				if t.Sink.AWS != nil { // SigV4 with the sink's own region and role, as run does
@@ -152,20 +174,23 @@ func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string,
 					}
 					sinkAWS = &cfg
 				}
-				client, err := sinkos.NewClient(t.Sink, sinkAWS)
+				// The sink's own write path (client, retries, classification)
+				// writes the repairs; its client reads the index.
+				w, err := sinkos.NewWriter(t.Sink, sinkos.Options{Logger: opts.Logger, AWSConfig: sinkAWS})
 				if err != nil {
 					return fmt.Errorf("pipeline %s sink %d: %w", p.Name, t.SinkIndex, err)
 				}
-				idx = verify.NewIndex(client, opts.Logger)
-				indices[t.Sink] = idx
+				sio = sinkIO{idx: verify.NewIndex(w.Client(), opts.Logger), w: w}
+				sinks[t.Sink] = sio
 			}
 			// Repairs are written in the table's current version generation
 			// (it moves on at every re-backfill after a stream gap).
 			topts := opts
+			topts.Writer = sio.w
 			if topts.Generation, err = checkpoint.ReadGeneration(stateDir, t.Table); err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}
-			tr, err := verify.Check(ctx, ddb, idx, t, topts)
+			tr, err := verify.Check(ctx, ddb, sio.idx, t, topts)
 			if err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}

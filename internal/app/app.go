@@ -63,8 +63,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	var ms errgroup.Group
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer func() { stopMetrics(); _ = ms.Wait() }()
+	floors := newFloors(store, o.Logger)
 	if o.MetricsAddr != "" {
-		routes := append(probes(health, progress, waits, f, o).Routes(), metrics.Route{Path: "/caughtup", Handler: cu})
+		routes := append(probes(health, progress, waits, f, o).Routes(), floors.route(), metrics.Route{Pattern: "/caughtup", Handler: cu})
 		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health, routes...) })
 		o.Logger.Info("serving /metrics, /healthz, /readyz, /caughtup", "addr", o.MetricsAddr)
 		defer writeRunFile(o.StateDir, o.MetricsAddr, o.Logger)()
@@ -72,7 +73,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	backfillMetrics := metrics.NewBackfill(o.Registry)
 	var runs []*tableRun
 	for _, p := range f.Pipelines {
-		sink, err := buildSinks(ctx, p, o)
+		sink, err := buildSinks(ctx, p, o, health)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
@@ -103,7 +104,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if local {
 				ref = info.Name
 			}
-			sweeper, err := newSweeper(ctx, ddb, ref, p, t, o.Logger.With("pipeline", p.Name, "table", info.Name))
+			sweeper, err := newSweeper(ddb, ref, p, t, sink, o.Logger.With("pipeline", p.Name, "table", info.Name))
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
@@ -114,7 +115,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
 				})
 			}
-			runs = append(runs, &tableRun{sweeper: sweeper,
+			floor, err := floors.forTable(ctx, info.Name)
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
+			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor,
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,

@@ -57,15 +57,20 @@ func (f fanout) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// buildSinks creates the pipeline's sinks in file order.
-func buildSinks(ctx context.Context, p *config.Pipeline, o Options) (fanout, error) {
+// buildSinks creates the pipeline's sinks in file order. An opensearch sink
+// without dlq_file dead-letters to opensearch.DefaultDLQPath under the state
+// directory, and tells health about every dead letter.
+func buildSinks(ctx context.Context, p *config.Pipeline, o Options, health opensearch.DeadLetterReporter) (fanout, error) {
 	var out fanout
+	nOS := 0 // opensearch sinks so far: the default dead-letter file's ordinal
 	for i, sc := range p.Sinks {
 		var s Sink
 		var err error
 		switch {
 		case sc.OpenSearch != nil:
-			so := opensearch.Options{Logger: o.Logger.With("sink", "opensearch"), Registerer: o.Registry}
+			so := opensearch.Options{Logger: o.Logger.With("sink", "opensearch"), Registerer: o.Registry, Health: health,
+				DefaultDLQFile: opensearch.DefaultDLQPath(o.StateDir, p.Name, nOS)}
+			nOS++
 			if sc.OpenSearch.AWS != nil { // SigV4 signing with the sink's own region and role
 				cfg, cerr := awsConfig(ctx, *sc.OpenSearch.AWS)
 				if cerr != nil {

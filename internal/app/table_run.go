@@ -38,6 +38,7 @@ type tableRun struct {
 	local    bool
 	stateDir string
 	sweeper  Sweeper // nil without an opensearch sink
+	floor    *stream.Floor
 	// skipOldImages: no sink places documents by non-key attributes, so
 	// stream events need not carry old images (see checkStreamView).
 	skipOldImages bool
@@ -138,6 +139,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
 		SkipOldImages: t.skipOldImages,
+		Floor:         t.floor,
 	}, t.log, t.m, t.health, stream.Options{Progress: t.progress})
 	return src.Run(ctx, t.sink.Write)
 }

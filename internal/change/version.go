@@ -11,7 +11,10 @@ const PerSecond = 1_000_000
 // earlier records of the lineage with the same effective second, carrying
 // into the next second at 10⁶. A Clock is saved with every shard checkpoint
 // and handed from a parent shard to its children, so that replaying after a
-// crash, or continuing in a child shard, computes the same versions.
+// crash, or continuing in a child shard, computes the same versions. A
+// table's clock floor (raised by verify --repair, see Raise and
+// RepairFloor) lifts every lineage clock past a repair's version; the
+// raised clock is saved before it is used, so replays agree.
 type Clock struct {
 	// Second is the effective second of the last record (0 before any).
 	Second int64 `json:"second"`

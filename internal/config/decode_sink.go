@@ -86,6 +86,7 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 		"index", "index_type", "document_id", "routing", "action", "document_version", "document_version_type", "pipeline",
 		"bulk_size", "flush_timeout", "max_retries", "dlq_file", "dlq",
 		"template_type", "template_file", "template_content", "number_of_shards", "number_of_replicas", "normalize_index",
+		"number_mapping",
 	}, retiredKeys{
 		"aws_sigv4":                "not supported: aws_sigv4 (deprecated in Data Prepper); use an aws block: aws: {region: ...}",
 		"aws_region":               "not supported: aws_region (deprecated in Data Prepper); use aws: {region: ...}",
@@ -135,6 +136,7 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 	b.integer("number_of_shards", &o.NumberOfShards)
 	b.integer("number_of_replicas", &o.NumberOfReplicas)
 	b.boolean("normalize_index", &o.NormalizeIndex)
+	b.enum("number_mapping", &o.NumberMapping, NumberMappingDouble, NumberMappingNone)
 	return o
 }
 

@@ -79,6 +79,7 @@ func newOpenSearch() *OpenSearch {
 		ConnectTimeout:      DefaultConnectTimeout,
 		SocketTimeout:       DefaultSocketTimeout,
 		NumberOfReplicas:    -1,
+		NumberMapping:       NumberMappingDouble,
 	}
 }
 

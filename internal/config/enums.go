@@ -27,6 +27,9 @@ const (
 
 	TemplateTypeV1            = "v1"             // template_type: legacy _template API
 	TemplateTypeIndexTemplate = "index-template" // template_type: composable _index_template API
+
+	NumberMappingDouble = "double" // number_mapping: ddbsync maps every JSON number as double (default)
+	NumberMappingNone   = "none"   // number_mapping: ddbsync installs no mapping; OpenSearch's dynamic mapping decides
 )
 
 // indexTypes are every index_type Data Prepper knows; ddbsync runs only

@@ -174,7 +174,13 @@ type OpenSearch struct {
 	NumberOfShards   int // 0 = leave to OpenSearch
 	NumberOfReplicas int // -1 = leave to OpenSearch
 	NormalizeIndex   bool
-	Line             int
+	// NumberMapping is number_mapping: double (default) installs ddbsync's
+	// mapping for indices it creates (every JSON number a double with
+	// ignore_malformed, no date detection); none leaves numbers to
+	// OpenSearch's dynamic mapping. A template_file / template_content or
+	// index_type management_disabled always wins over it.
+	NumberMapping string
+	Line          int
 }
 
 // DLQS3 is `dlq.s3`.

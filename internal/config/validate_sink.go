@@ -58,6 +58,14 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 	if o.TemplateFile != "" && o.TemplateContent != "" {
 		v.conflict(sp+".template_content", "template_file", "give the index template once")
 	}
+	if o.NumberMapping == NumberMappingDouble && v.idx.has(sp+".number_mapping") {
+		switch {
+		case o.TemplateFile != "" || o.TemplateContent != "":
+			v.conflict(sp+".number_mapping", "your index template", "your template decides the mapping; remove number_mapping (or set it to none)")
+		case o.IndexType == IndexTypeManagementDisabled:
+			v.conflict(sp+".number_mapping", "index_type management_disabled", "ddbsync manages no index or template; remove number_mapping (or set it to none)")
+		}
+	}
 	if o.TemplateContent != "" && !json.Valid([]byte(o.TemplateContent)) {
 		v.add(sp+".template_content", gotWant("not valid JSON", "", "an index template as a JSON object"))
 	}

@@ -15,6 +15,7 @@ type Health struct {
 	stall   time.Duration
 	started bool
 	gaps    map[string]string    // key → description
+	dead    map[string]deadCount // table → documents dead-lettered by this process
 	pending map[string]time.Time // partition → when its current batch was handed to the sink
 }
 
@@ -76,6 +77,9 @@ func (h *Health) Ready() (bool, []string) {
 	for _, g := range h.gaps {
 		why = append(why, "gap: "+g)
 	}
+	for table, d := range h.dead {
+		why = append(why, fmt.Sprintf("degraded: %d document(s) of table %s dead-lettered to %s (fix them, then replay with ddbsync redrive)", d.n, table, d.file))
+	}
 	now := h.now()
 	for p, since := range h.pending {
 		if d := now.Sub(since); d > h.stall {
@@ -84,4 +88,26 @@ func (h *Health) Ready() (bool, []string) {
 	}
 	sort.Strings(why)
 	return len(why) == 0, why
+}
+
+// deadCount is what /readyz says about one table's dead letters.
+type deadCount struct {
+	n    int
+	file string
+}
+
+// DeadLettered records that n documents of table went to the dead-letter
+// file: readiness reports the process degraded (the index lacks them) until
+// it restarts. The count and the file are in the reason, so an operator
+// knows what to fix and replay with 'ddbsync redrive'.
+func (h *Health) DeadLettered(table, file string, n int) {
+	h.mu.Lock()
+	if h.dead == nil {
+		h.dead = map[string]deadCount{}
+	}
+	d := h.dead[table]
+	d.n += n
+	d.file = file
+	h.dead[table] = d
+	h.mu.Unlock()
 }

@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// Route is an extra handler for the metrics server. A Route for /healthz
-// or /readyz replaces the plain-text default.
-type Route struct {
-	Path    string
-	Handler http.Handler
-}
-
 // Probes answers /healthz and /readyz with a JSON body saying why.
 //
 // Live (/healthz): the data path is making progress or has nothing to do.
@@ -86,7 +79,7 @@ func (p Probes) Ready() (bool, []string, map[string]TableLag) {
 // Routes returns the /healthz and /readyz handlers.
 func (p Probes) Routes() []Route {
 	return []Route{
-		{Path: "/healthz", Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		{Pattern: "/healthz", Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			ok, why := p.Live()
 			body := ProbeBody{Status: "ok", Why: why}
 			if !ok {
@@ -94,7 +87,7 @@ func (p Probes) Routes() []Route {
 			}
 			writeJSON(w, ok, body)
 		})},
-		{Path: "/readyz", Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		{Pattern: "/readyz", Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			ok, why, tables := p.Ready()
 			body := ProbeBody{Status: "ready", Why: why, Tables: tables}
 			if !ok {

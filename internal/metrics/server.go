@@ -13,16 +13,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Serve exposes /metrics, /healthz and /readyz on addr until ctx ends,
-// plus the extra routes (which may replace /healthz and /readyz).
+// Route is one more handler the server exposes next to /metrics (run's
+// admin endpoints, /caughtup). A Route for /healthz or /readyz replaces
+// the plain-text default.
+type Route struct {
+	Pattern string // http.ServeMux pattern, e.g. "POST /admin/clock-floor"
+	Handler http.Handler
+}
+
+// Serve exposes /metrics, /healthz, /readyz and routes on addr until ctx
+// ends; routes may replace /healthz and /readyz.
 func Serve(ctx context.Context, addr string, g prometheus.Gatherer, h *Health, routes ...Route) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	replaced := map[string]bool{}
 	for _, r := range routes {
-		mux.Handle(r.Path, r.Handler)
-		replaced[r.Path] = true
+		mux.Handle(r.Pattern, r.Handler)
+		replaced[r.Pattern] = true
 	}
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	if !replaced["/healthz"] {
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintln(w, "ok")

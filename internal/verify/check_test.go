@@ -38,6 +38,13 @@ func opts(repair bool) Options {
 	return Options{Repair: repair, Now: func() time.Time { return now }, MaxRechecks: 3}
 }
 
+// repairOpts are opts(true) writing through idx.
+func repairOpts(idx *fakeIndex) Options {
+	o := opts(true)
+	o.Writer = idx
+	return o
+}
+
 // corrupted is a table of four items whose index lacks "b", has "c" with
 // an old body and the stray document "z".
 func corrupted(t *testing.T) (*fakeTable, *fakeIndex) {
@@ -70,7 +77,7 @@ func TestCheckReportsEachKind(t *testing.T) {
 
 func TestCheckRepairs(t *testing.T) {
 	tab, idx := corrupted(t)
-	rep, err := Check(context.Background(), tab, idx, target(), opts(true))
+	rep, err := Check(context.Background(), tab, idx, target(), repairOpts(idx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func TestRepairSkipsNewerDocument(t *testing.T) {
 	tab, idx := corrupted(t)
 	// "c" was written by a stream change less than a minute before the read.
 	idx.set("t", "c", `{"pk":"c","wrong":true}`, now.Unix()*1_000_000)
-	rep, err := Check(context.Background(), tab, idx, target(), opts(true))
+	rep, err := Check(context.Background(), tab, idx, target(), repairOpts(idx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +165,7 @@ func TestKeepExtrasIsNotDeleted(t *testing.T) {
 	tab, idx := corrupted(t)
 	tg := target()
 	tg.KeepExtras = true
-	rep, err := Check(context.Background(), tab, idx, tg, opts(true))
+	rep, err := Check(context.Background(), tab, idx, tg, repairOpts(idx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +179,7 @@ func TestKeepExtrasIsNotDeleted(t *testing.T) {
 
 func TestSweepDeletesOnlyOrphans(t *testing.T) {
 	tab, idx := corrupted(t)
-	n, err := Sweep(context.Background(), tab, "t", "", target().Sink, nil, SweepOptions{Index: idx, Now: func() time.Time { return now }})
+	n, err := Sweep(context.Background(), tab, "t", "", target().Sink, nil, SweepOptions{Index: idx, Writer: idx, Now: func() time.Time { return now }})
 	if err != nil || n != 1 {
 		t.Fatalf("Sweep = %d, %v; want 1 deleted", n, err)
 	}
@@ -215,7 +222,7 @@ func TestDateNamedIndexMatchesByID(t *testing.T) {
 	idx.set("t-2021", "b", docOf(t, item("b", "2")), 3) // written in an earlier year
 	tg := target()
 	tg.Sink.Index = expr.MustParse("t-%{yyyy}")
-	rep, err := Check(context.Background(), tab, idx, tg, opts(true))
+	rep, err := Check(context.Background(), tab, idx, tg, repairOpts(idx))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbsync/ddbsync/internal/sink/bulk"
+	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
 )
 
 // fakeTable is a one-table DynamoDB with a string partition key "pk".
@@ -82,6 +83,9 @@ type fakeIndex struct {
 	docs map[DocKey]fakeDoc
 	// onGet runs before each _mget.
 	onGet func()
+	// tombstones, when not nil, keeps the version of deleted documents
+	// (OpenSearch does for index.gc_deletes): a write must outrank it.
+	tombstones map[DocKey]int64
 }
 
 func (x *fakeIndex) set(index, id, src string, version int64) {
@@ -137,45 +141,46 @@ func (x *fakeIndex) Get(_ context.Context, reqs []GetRequest) ([]Hit, error) {
 	return out, nil
 }
 
-func (x *fakeIndex) Bulk(_ context.Context, body []byte, n int) ([]BulkResult, error) {
+// WriteItems applies items like OpenSearch under external versions and
+// reports them as the sink's write path would.
+func (x *fakeIndex) WriteItems(_ context.Context, _ string, items []bulk.Item, _ sinkos.ItemOptions) ([]sinkos.ItemResult, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(nil, 1<<20)
-	var out []BulkResult
-	for sc.Scan() {
-		var action map[string]struct {
-			Index       string `json:"_index"`
-			ID          string `json:"_id"`
-			Version     int64  `json:"version"`
-			VersionType string `json:"version_type"`
+	if x.docs == nil {
+		x.docs = map[DocKey]fakeDoc{}
+	}
+	out := make([]sinkos.ItemResult, len(items))
+	for i, it := range items {
+		k := DocKey{it.Index, it.ID}
+		cur, exists := x.docs[k]
+		curV, known := cur.version, exists
+		if tv := x.tombstones[k]; !exists && tv > 0 {
+			curV, known = tv, true
 		}
-		if err := json.Unmarshal(sc.Bytes(), &action); err != nil {
-			return nil, err
-		}
-		for name, a := range action {
-			k := DocKey{a.Index, a.ID}
-			cur, exists := x.docs[k]
-			var src string
-			if name != "delete" {
-				sc.Scan()
-				src = sc.Text()
-			}
-			switch {
-			case a.VersionType != "external":
-				out = append(out, BulkResult{Status: http.StatusBadRequest, Error: "not external"})
-			case exists && a.Version <= cur.version:
-				out = append(out, BulkResult{Status: http.StatusConflict, Error: "version_conflict_engine_exception"})
-			case name == "delete" && !exists:
-				out = append(out, BulkResult{Status: http.StatusNotFound})
-			case name == "delete":
-				delete(x.docs, k)
-				out = append(out, BulkResult{Status: http.StatusOK})
-			default:
-				x.docs[k] = fakeDoc{src, a.Version}
-				out = append(out, BulkResult{Status: http.StatusCreated})
-			}
+		switch {
+		case it.VersionType != bulk.VersionExternal:
+			out[i] = sinkos.ItemResult{Outcome: sinkos.ItemFailed, Status: http.StatusBadRequest, Type: "not external"}
+		case known && it.Version <= curV:
+			out[i] = sinkos.ItemResult{Outcome: sinkos.ItemSuperseded, Status: http.StatusConflict, Type: "version_conflict_engine_exception"}
+		case it.Action == bulk.ActionDelete && !exists:
+			x.tomb(k, it.Version)
+			out[i] = sinkos.ItemResult{Outcome: sinkos.ItemGone, Status: http.StatusNotFound}
+		case it.Action == bulk.ActionDelete:
+			delete(x.docs, k)
+			x.tomb(k, it.Version)
+			out[i] = sinkos.ItemResult{Outcome: sinkos.ItemApplied, Status: http.StatusOK}
+		default:
+			x.docs[k] = fakeDoc{string(it.Event.Doc), it.Version}
+			delete(x.tombstones, k)
+			out[i] = sinkos.ItemResult{Outcome: sinkos.ItemApplied, Status: http.StatusCreated}
 		}
 	}
 	return out, nil
+}
+
+// tomb remembers a deleted document's version when tombstones are kept.
+func (x *fakeIndex) tomb(k DocKey, v int64) {
+	if x.tombstones != nil {
+		x.tombstones[k] = v
+	}
 }

@@ -15,11 +15,13 @@ import (
 	"github.com/opensearch-project/opensearch-go/v2"
 
 	"github.com/ddbsync/ddbsync/internal/retry"
+	"github.com/ddbsync/ddbsync/internal/sink/bulk"
+	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
 )
 
-// Index is the OpenSearch side of a verification: read every document,
-// re-read some, and write repairs. *opensearch.Client serves it through
-// NewIndex; tests use fakes.
+// Index is the OpenSearch read side of a verification: read every
+// document and re-read some. *opensearch.Client serves it through NewIndex;
+// tests use fakes. Repairs are written through a Writer.
 type Index interface {
 	// Refresh makes recent writes visible to Read (best effort).
 	Refresh(ctx context.Context, names []string)
@@ -28,9 +30,13 @@ type Index interface {
 	Read(ctx context.Context, names []string, fn func(Hit) error) error
 	// Get re-reads documents in real time, in the order asked.
 	Get(ctx context.Context, reqs []GetRequest) ([]Hit, error)
-	// Bulk sends a _bulk body of n operations and returns each item's
-	// status and error reason, in order.
-	Bulk(ctx context.Context, body []byte, n int) ([]BulkResult, error)
+}
+
+// Writer is the one OpenSearch write path (internal/sink/opensearch's
+// Sink.WriteItems): repairs and the orphan sweep share the sink's client,
+// retry policy, item classification and dead-letter queue.
+type Writer interface {
+	WriteItems(ctx context.Context, table string, items []bulk.Item, o sinkos.ItemOptions) ([]sinkos.ItemResult, error)
 }
 
 // Hit is one document as OpenSearch returns it. Found is false for a Get
@@ -51,12 +57,6 @@ type GetRequest struct {
 	Routing string `json:"routing,omitempty"`
 }
 
-// BulkResult is one item of a _bulk answer.
-type BulkResult struct {
-	Status int
-	Error  string // type: reason, "" on success
-}
-
 // readPage is how many documents one scroll page holds.
 const readPage = 1000
 
@@ -68,9 +68,9 @@ type osIndex struct {
 	log *slog.Logger
 }
 
-// NewIndex serves Index with an opensearch-go client (build it with
-// internal/sink/opensearch.NewClient so that it reaches the sink's hosts
-// with the sink's credentials).
+// NewIndex serves Index with an opensearch-go client (the Client of the
+// sink's Writer, internal/sink/opensearch.NewWriter, so that it reaches the
+// sink's hosts with the sink's credentials).
 func NewIndex(c *opensearch.Client, log *slog.Logger) Index {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -200,42 +200,6 @@ func (x *osIndex) Get(ctx context.Context, reqs []GetRequest) ([]Hit, error) {
 		}
 		out[i] = d.Hit
 		out[i].Index, out[i].ID = reqs[i].Index, reqs[i].ID
-	}
-	return out, nil
-}
-
-func (x *osIndex) Bulk(ctx context.Context, body []byte, n int) ([]BulkResult, error) {
-	q := url.Values{"filter_path": {"errors,items.*.status,items.*.error"}}
-	status, data, err := x.do(ctx, http.MethodPost, "/_bulk", q, body)
-	if err != nil {
-		return nil, fmt.Errorf("repair bulk: %w", err)
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("repair bulk: %d %s", status, excerpt(data))
-	}
-	var r struct {
-		Items []map[string]struct {
-			Status int `json:"status"`
-			Error  *struct {
-				Type   string `json:"type"`
-				Reason string `json:"reason"`
-			} `json:"error"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("repair bulk: decode: %w", err)
-	}
-	if len(r.Items) != n {
-		return nil, fmt.Errorf("repair bulk: %d answers for %d operations", len(r.Items), n)
-	}
-	out := make([]BulkResult, n)
-	for i, m := range r.Items {
-		for _, it := range m {
-			out[i].Status = it.Status
-			if it.Error != nil {
-				out[i].Error = it.Error.Type + ": " + it.Error.Reason
-			}
-		}
 	}
 	return out, nil
 }

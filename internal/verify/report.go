@@ -131,6 +131,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if p := t.Repair; p != nil {
 			fmt.Fprintf(&b, "  repair: %d indexed, %d deleted, %d skipped (newer than the repair), %d failed, %d not attempted\n",
 				p.Indexed, p.Deleted, p.Skipped, p.Failed, p.NotAttempted)
+			if p.Floor > 0 {
+				fmt.Fprintf(&b, "  documents changed out of band repaired above clock floor %d (%d settled on the re-read)\n", p.Floor, p.Settled)
+			}
+			if p.DeadLettered > 0 {
+				fmt.Fprintf(&b, "  %d repair(s) rejected for good went to the dead-letter queue\n", p.DeadLettered)
+			}
 			for _, e := range p.Examples {
 				fmt.Fprintf(&b, "    %s %q: %s\n", e.Index, e.ID, e.Reason)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/opensearch-project/opensearch-go/v2"
 
 	"github.com/ddbsync/ddbsync/internal/config"
 	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
@@ -24,7 +25,12 @@ type SweepOptions struct {
 	Now          func() time.Time // host clock (default time.Now)
 	// Generation is the table's version generation (see Options).
 	Generation int64
-	// Index replaces the index built from the sink config (tests).
+	// Writer is the write path the deletes go through: the running
+	// pipeline's sink (its client, retries, classification and dead-letter
+	// queue). Nil builds one from the sink config (sinkos.NewWriter).
+	Writer Writer
+	// Index replaces the index reader built from the writer's client
+	// (tests).
 	Index Index
 }
 
@@ -44,15 +50,25 @@ func Sweep(ctx context.Context, ddb DynamoDB, table, ref string, sink *config.Op
 	if err := CanRepair(sink); err != nil {
 		return 0, err
 	}
-	idx := o.Index
-	if idx == nil {
-		c, err := sinkos.NewClient(sink, o.AWSConfig)
+	w := o.Writer
+	if w == nil {
+		sw, err := sinkos.NewWriter(sink, sinkos.Options{Logger: log, AWSConfig: o.AWSConfig})
 		if err != nil {
 			return 0, err
 		}
-		idx = NewIndex(c, log)
+		defer sw.Close()
+		w = sw
 	}
-	vo := Options{Segments: o.Segments, RecheckAfter: o.RecheckAfter, Now: o.Now, Logger: log, Generation: o.Generation}.withDefaults()
+	idx := o.Index
+	if idx == nil {
+		c, ok := w.(interface{ Client() *opensearch.Client })
+		if !ok {
+			return 0, fmt.Errorf("sweep table %s: the writer has no client to read the index with; set SweepOptions.Index", table)
+		}
+		idx = NewIndex(c.Client(), log)
+	}
+	vo := Options{Segments: o.Segments, RecheckAfter: o.RecheckAfter, Now: o.Now, Logger: log, Generation: o.Generation,
+		Writer: w, DeadLetter: true}.withDefaults()
 	c, err := newChecker(ctx, ddb, idx, Target{Table: table, Ref: ref, Sink: sink}, vo)
 	if err != nil {
 		return 0, err
@@ -76,7 +92,7 @@ func Sweep(ctx context.Context, ddb DynamoDB, table, ref string, sink *config.Op
 	if err != nil {
 		return r.Deleted, fmt.Errorf("sweep table %s: %w", table, err)
 	}
-	log.Info("orphan sweep done", "table", table, "deleted", r.Deleted, "skipped_newer", r.Skipped, "failed", r.Failed)
+	log.Info("orphan sweep done", "table", table, "deleted", r.Deleted, "skipped_newer", r.Skipped, "dead_lettered", r.DeadLettered, "failed", r.Failed)
 	if r.Failed > 0 {
 		return r.Deleted, fmt.Errorf("sweep table %s: %d orphan document(s) could not be deleted (first: %v)", table, r.Failed, r.Examples)
 	}

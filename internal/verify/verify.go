@@ -5,8 +5,12 @@
 // whole index (scroll), reports missing, extra and stale documents after
 // re-reading each difference to tolerate changes in flight, and with
 // repair rewrites or deletes documents with RepairVersion so that a repair
-// never overwrites a newer stream write. Sweep is the repair of extra
-// documents alone: the orphan sweep after a re-backfill.
+// never overwrites a newer stream write; documents changed out of band,
+// whose versions outrank RepairVersion, are repaired above the table's
+// clock floor, raised first through a FloorPublisher (see
+// repairAboveFloor). Every repair goes through the sink's one write path
+// (Writer). Sweep is the repair of extra documents alone: the orphan sweep
+// after a re-backfill.
 package verify
 
 import (
@@ -35,8 +39,18 @@ type Options struct {
 	// MaxRechecks bounds the re-reads of a difference that keeps changing
 	// (default 5).
 	MaxRechecks int
-	// Repair fixes the differences that survive the re-check.
+	// Repair fixes the differences that survive the re-check, through
+	// Writer.
 	Repair bool
+	// Writer is the write path repairs go through (required with Repair).
+	Writer Writer
+	// Floor raises the table's clock floor before documents changed out of
+	// band (version at or above the classic repair version) are repaired
+	// above it; nil reports them as skipped.
+	Floor FloorPublisher
+	// DeadLetter sends repairs OpenSearch rejects for good to the
+	// writer's dead-letter queue instead of reporting them failed.
+	DeadLetter bool
 	// Examples is how many differences of each kind the report lists
 	// (default 10).
 	Examples int

@@ -5,10 +5,11 @@ package faults
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/test/e2e"
 )
@@ -18,75 +19,30 @@ func osDo(ctx context.Context, base, method, path string, body []byte) (int, []b
 	return e2e.Do(ctx, base, method, path, body)
 }
 
-// diff is the every-item / every-document comparison.
-type diff struct {
-	items, docs           int
-	missing, extra, stale []string
+// itemsOf scans the scenario's whole table.
+func itemsOf(s *scenario) ([]map[string]types.AttributeValue, error) {
+	return e2e.Items(s.ctx, s.ddb, s.table)
 }
 
-func (d diff) ok() bool { return len(d.missing)+len(d.extra)+len(d.stale) == 0 }
-
-func (d diff) String() string {
-	first := func(s []string) []string {
-		sort.Strings(s)
-		if len(s) > 5 {
-			return s[:5]
-		}
-		return s
-	}
-	return fmt.Sprintf("items=%d docs=%d missing=%d %q extra=%d %q stale=%d %q", d.items, d.docs,
-		len(d.missing), first(d.missing), len(d.extra), first(d.extra), len(d.stale), first(d.stale))
-}
-
-func (s *scenario) compare() (diff, error) {
-	items, err := e2e.TableDocs(s.ctx, s.ddb, s.table, s.key)
-	if err != nil {
-		return diff{}, err
-	}
-	docs, err := e2e.IndexDocs(s.ctx, s.os, s.index)
-	if err != nil {
-		return diff{}, err
-	}
-	d := diff{items: len(items), docs: len(docs)}
-	for id, want := range items {
-		got, ok := docs[id]
-		switch {
-		case !ok:
-			d.missing = append(d.missing, id)
-		case got.Source != want:
-			d.stale = append(d.stale, fmt.Sprintf("%s (version %d) got %s want %s", id, got.Version, got.Source, want))
-		}
-	}
-	for id, got := range docs {
-		if _, ok := items[id]; !ok {
-			d.extra = append(d.extra, fmt.Sprintf("%s (version %d)", id, got.Version))
-		}
-	}
-	return d, nil
-}
+// diff is the harness's every-item / every-document comparison.
+type diff = e2e.Diff
 
 // awaitEqual waits (writes must have stopped) until the index equals the table and returns
-// the comparison; after timeout it records the scenario's row and fails with the last diff.
+// the comparison; after timeout it records the scenario's row and fails with the whole
+// difference, every problem with its key.
 func (s *scenario) awaitEqual(timeout time.Duration) diff {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	start := time.Now()
-	for {
-		d, err := s.compare()
-		if err == nil && d.ok() {
-			s.t.Logf("%s: equal after %s: %d items = %d documents", s.name, time.Since(start).Round(100*time.Millisecond), d.items, d.docs)
-			return d
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				s.record(d, "FAILED: "+err.Error())
-				s.t.Fatalf("%s: comparison failed: %v", s.name, err)
-			}
-			s.record(d, "FAILED: did not converge")
-			s.t.Fatalf("%s: index %s did not converge to table %s in %s: %s", s.name, s.index, s.table, timeout, d)
-		}
-		time.Sleep(500 * time.Millisecond)
+	d, ok, err := s.AwaitEqual(timeout)
+	if ok {
+		return d
 	}
+	if err != nil {
+		s.record(d, "FAILED: "+err.Error())
+		s.t.Fatalf("%s: comparison failed: %v", s.name, err)
+	}
+	s.record(d, "FAILED: did not converge")
+	s.t.Fatalf("%s: index %s did not converge to table %s in %s: %s", s.name, s.index, s.table, timeout, d)
+	return d
 }
 
 // converge is awaitEqual that records the scenario's row (note says what was injected).
@@ -99,8 +55,8 @@ func (s *scenario) converge(timeout time.Duration, note string) diff {
 
 func (s *scenario) record(d diff, note string) {
 	s.recorded = true
-	results.add(row{scenario: s.name, written: s.written.Load(), checked: d.docs, items: d.items,
-		missing: len(d.missing), extra: len(d.extra), stale: len(d.stale), note: note})
+	results.add(row{scenario: s.name, written: s.writtenNow(), checked: d.Docs, items: d.Items,
+		missing: len(d.Missing), extra: len(d.Extra), stale: len(d.Stale), note: note})
 }
 
 // row is one line of the suite's table.

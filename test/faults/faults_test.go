@@ -56,12 +56,12 @@ func (s *scenario) killLoop(n int, lo, hi time.Duration, markers ...string) []st
 		s.start()
 		marker := s.mustLog(3*time.Minute, markers...)
 		d := s.randDuration(lo, hi)
-		time.Sleep(d)
+		s.sleep(d)
 		s.requireRunning("the kill loop")
 		ph := s.phase()
 		s.kill()
 		phases = append(phases, ph)
-		s.t.Logf("%s: SIGKILL of run %d, %s after %q: %s", s.name, s.runs, d.Round(time.Millisecond), marker, ph)
+		s.t.Logf("%s: SIGKILL of run %d, %s after %q: %s", s.name, s.Runs(), d.Round(time.Millisecond), marker, ph)
 	}
 	return phases
 }
@@ -92,6 +92,9 @@ func (s *scenario) finishRunning(w *writer, note string) {
 	}
 	s.converge(3*time.Minute, note)
 	s.requireRunning("convergence")
+	if !s.Ready(30 * time.Second) {
+		s.t.Fatalf("converged, but /readyz does not answer 200 within 30 s:\n%s", tail(s.log(), 3000))
+	}
 	if code := s.stop(); code != 0 {
 		s.t.Fatalf("graceful stop exited %d:\n%s", code, tail(s.log(), 3000))
 	}
@@ -125,7 +128,7 @@ func TestSIGKILLExportAndStream(t *testing.T) {
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)
 	s.start()
 	s.mustLog(3*time.Minute, "stream starting")
-	time.Sleep(2 * time.Second) // the live stream carries on after the last restart
+	s.sleep(2 * time.Second) // the live stream carries on after the last restart
 	s.finishRunning(w, fmt.Sprintf("%d SIGKILLs: %s", len(phases), countPhases(phases)))
 }
 
@@ -142,7 +145,7 @@ func TestSIGKILLScanAndStream(t *testing.T) {
 	phases = append(phases, s.killLoop(streamKills, 300*time.Millisecond, 3*time.Second, "stream starting")...)
 	s.start()
 	s.mustLog(3*time.Minute, "stream starting")
-	time.Sleep(2 * time.Second)
+	s.sleep(2 * time.Second)
 	s.finishRunning(w, fmt.Sprintf("%d SIGKILLs: %s", len(phases), countPhases(phases)))
 }
 
@@ -157,7 +160,7 @@ func TestOpenSearch429(t *testing.T) {
 	w := s.startWrites(items, 15*time.Millisecond)
 	s.start()
 	s.mustLog(2*time.Minute, "stream starting")
-	time.Sleep(pick(8*time.Second, 20*time.Second))
+	s.sleep(pick(8*time.Second, 20*time.Second))
 	s.requireRunning("429 answers")
 	note := fmt.Sprintf("429 to %d of %d bulks (%d with Retry-After), %d of %d items", p.rejected.Load(), p.bulks.Load(),
 		p.withRetryAfter.Load(), p.itemsRejected.Load(), p.items.Load())
@@ -179,7 +182,7 @@ func TestNetworkFaultsToxiproxy(t *testing.T) {
 	}
 	osProxy := tp.proxy("opensearch", osURL.Host)
 	ddbProxy := tp.proxy("streams", "127.0.0.1:"+env(t, "DDB_PORT"))
-	s.extraEnv = []string{"AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://" + ddbProxy}
+	s.ExtraEnv = []string{"AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://" + ddbProxy}
 	s.writePipeline("stream:\n  start_position: TRIM_HORIZON", "connect_timeout: 2s\nsocket_timeout: 5s", "http://"+osProxy)
 	type toxic struct {
 		proxy, typ, stream string
@@ -212,13 +215,13 @@ func TestNetworkFaultsToxiproxy(t *testing.T) {
 	for i, x := range toxics {
 		name := fmt.Sprintf("t%d", i)
 		tp.toxic(x.proxy, name, x.typ, x.stream, x.attrs)
-		time.Sleep(x.hold)
+		s.sleep(x.hold)
 		tp.removeToxic(x.proxy, name)
 		s.requireRunning(x.typ + " on " + x.proxy)
 		applied = append(applied, x.proxy+":"+x.typ)
-		time.Sleep(time.Second)
+		s.sleep(time.Second)
 	}
-	time.Sleep(2 * time.Second)
+	s.sleep(2 * time.Second)
 	s.finishRunning(w, "toxics "+strings.Join(applied, ", "))
 }
 
@@ -232,10 +235,10 @@ func TestRepeatedRollovers(t *testing.T) {
 	s.start()
 	s.mustLog(time.Minute, "stream starting")
 	for i := 0; i < rollovers; i++ {
-		time.Sleep(s.randDuration(1500*time.Millisecond, 3500*time.Millisecond))
+		s.sleep(s.randDuration(1500*time.Millisecond, 3500*time.Millisecond))
 		s.testControl("ACTION", "ROLLOVER")
 	}
-	time.Sleep(2 * time.Second)
+	s.sleep(2 * time.Second)
 	s.finishRunning(w, fmt.Sprintf("%d ROLLOVERs", rollovers))
 	if n := strings.Count(s.allLogs(), "shard drained"); n < rollovers {
 		t.Fatalf("%d ROLLOVERs but only %d shards drained", rollovers, n)
@@ -293,7 +296,7 @@ func TestStreamGapStop(t *testing.T) {
 	w := s.startWrites(600, 15*time.Millisecond)
 	s.start()
 	s.mustLog(time.Minute, "stream starting")
-	time.Sleep(3 * time.Second)
+	s.sleep(3 * time.Second)
 	s.requireRunning("the manual re-backfill (fresh state and index, scan)")
 	s.finishRunning(w, "DILATE_TIME 25h while down: exit 3 STREAM GAP; manual re-backfill")
 }
@@ -311,7 +314,7 @@ func TestOpenSearchKilled(t *testing.T) {
 	w := s.startWrites(1000, 15*time.Millisecond)
 	s.start()
 	s.mustLog(time.Minute, "stream starting")
-	time.Sleep(3 * time.Second)
+	s.sleep(3 * time.Second)
 
 	pidFile := filepath.Join(root, ".stack", "pids", "opensearch.pid")
 	b, err := os.ReadFile(pidFile)
@@ -339,9 +342,9 @@ func TestOpenSearchKilled(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("OpenSearch still answers 30 s after SIGKILL")
 		}
-		time.Sleep(200 * time.Millisecond)
+		s.sleep(200 * time.Millisecond)
 	}
-	time.Sleep(20 * time.Second) // writes go on while OpenSearch is away
+	s.sleep(20 * time.Second) // writes go on while OpenSearch is away
 	s.requireRunning("the OpenSearch outage")
 	out, err := exec.Command("bash", filepath.Join(root, "test", "stack", "stack-up.sh")).CombinedOutput()
 	t.Logf("stack-up.sh:\n%s", out)
@@ -355,7 +358,7 @@ func TestOpenSearchKilled(t *testing.T) {
 	// retried). An index with another UUID was created anew: the restart lost every document.
 	deadline = time.Now().Add(30 * time.Second)
 	for s.indexUUID() == "" && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
+		s.sleep(200 * time.Millisecond)
 	}
 	if now := s.indexUUID(); now != uuid {
 		s.record(diff{}, "FAILED: OpenSearch restarted without its data")
@@ -410,26 +413,12 @@ func TestStreamGapRebackfill(t *testing.T) {
 	// While ddbsync is down: the workload, plus deletes of 100 items that have documents (their
 	// documents become orphans that only a sweep removes).
 	s.writeFor(1000, 15*time.Millisecond, 3*time.Second)
-	items, err := e2e.TableDocs(s.ctx, s.ddb, s.table, s.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deleted := 0
-	w := &writer{s: s}
-	for id := range items {
-		if deleted == 100 {
-			break
-		}
-		if err := w.del(id); err != nil {
-			t.Fatal(err)
-		}
-		deleted++
-	}
+	deleted := s.deleteItems(100)
 	s.testControl("ACTION", "DILATE_TIME", "HOURS", "25")
 	s.start()
-	w = s.startWrites(1000, 15*time.Millisecond)
+	w := s.startWrites(1000, 15*time.Millisecond)
 	s.mustLog(3*time.Minute, "re-backfill complete", "stream starting")
-	time.Sleep(3 * time.Second) // writes go on while it recovers
+	s.sleep(3 * time.Second) // writes go on while it recovers
 	s.requireRunning("the re-backfill")
 	w.stopWrites()
 	s.awaitEqual(3 * time.Minute)
@@ -439,7 +428,7 @@ func TestStreamGapRebackfill(t *testing.T) {
 	gaps := strings.Count(s.log(), "STREAM GAP")
 	s.writeFor(1000, 15*time.Millisecond, 4*time.Second)
 	last := s.awaitEqual(time.Minute)
-	note := fmt.Sprintf("DILATE_TIME 25h while down; %d deletes to sweep (of %d items)", deleted, before.items)
+	note := fmt.Sprintf("DILATE_TIME 25h while down; %d deletes to sweep (of %d items)", deleted, before.Items)
 	if more := strings.Count(s.log(), "STREAM GAP"); gaps == 0 || more != gaps {
 		s.record(last, fmt.Sprintf("FAILED: %d STREAM GAPs for one gap, still growing (a re-backfill loop); %s", more, note))
 		t.Fatalf("one gap, but the log reports %d STREAM GAPs, %d of them after recovery: the stream never resumes, ddbsync re-backfills in a loop:\n%s",

@@ -19,9 +19,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	shared "github.com/ddbsync/ddbsync/test/e2e"
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
-// load writes items pk "i<n>" for n in [0, count) with BatchWriteItem.
+// load writes plain items pk "i<n>" for n in [0, count) with BatchWriteItem
+// (scenarios that need those exact keys; the others use loadHostile).
 func (e *e2e) load(count int) {
 	e.t.Helper()
 	var wg sync.WaitGroup
@@ -56,8 +59,8 @@ func (e *e2e) load(count int) {
 	}
 }
 
-// churn changes items the backfill holds until stop is closed: updates,
-// deletes and inserts, many of the same keys.
+// churn changes items load wrote until stop is closed: updates, deletes
+// and inserts, many of the same keys (churnHostile is the hostile one).
 func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -90,6 +93,35 @@ func (e *e2e) churn(count int, stop <-chan struct{}) *sync.WaitGroup {
 	return &wg
 }
 
+// loadHostile writes count hostile items (ordinary keys k00000…, see
+// workload.KeySchema.Ordinary) and every special key with BatchWriteItem,
+// concurrently; e.loaded counts them. Items carry no filler and shallow
+// maps, so a 100k-item table stays small.
+func (e *e2e) loadHostile(count int) {
+	e.t.Helper()
+	w := e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Writers: 8})
+	if err := w.Load(e.ctx, count); err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+	e.loaded = int(w.Written())
+}
+
+// churnHostile runs the hostile workload over the keys loadHostile wrote
+// until stop is closed: updates, deletes, re-inserts, hot keys, new items.
+func (e *e2e) churnHostile(count int, stop <-chan struct{}) *sync.WaitGroup {
+	run := e.h.StartWorkload(e.hostile(workload.Config{Keys: count, Pad: -1, Depth: 2, Pace: 20 * time.Millisecond}))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-stop
+		if err := run.Stop(); err != nil {
+			e.t.Errorf("churn: %v", err)
+		}
+	}()
+	return &wg
+}
+
 func (e *e2e) enablePITR() {
 	e.t.Helper()
 	_, err := e.ddb.UpdateContinuousBackups(e.ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(e.table),
@@ -114,16 +146,11 @@ func (e *e2e) checkpoints() map[string]checkpoint.Progress {
 	return out
 }
 
-// waitLog waits for a log line containing substr.
+// waitLog waits for a log line containing substr (failing at once when
+// ddbsync exits first).
 func (e *e2e) waitLog(substr string, timeout time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(e.log(), substr) {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("log never said %q:\n%s", substr, e.log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.h.MustLog(timeout, substr)
 }
 
 // TestExportBackfillWithConcurrentWrites: a 100k-item table is backfilled
@@ -131,11 +158,11 @@ func (e *e2e) waitLog(substr string, timeout time.Duration) {
 func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 	const count = 100_000
 	e := newE2EStackKey(t, "export")
-	e.load(count)
+	e.loadHostile(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
 	stop := make(chan struct{})
-	wg := e.churn(count, stop)
+	wg := e.churnHostile(count, stop)
 	e.start()
 	e.waitLog("export backfill complete", 5*time.Minute)
 	time.Sleep(2 * time.Second)
@@ -152,7 +179,7 @@ func TestExportBackfillWithConcurrentWrites(t *testing.T) {
 func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 	const count = 20_000
 	e := newE2EStackKey(t, "exportkill")
-	e.load(count)
+	e.loadHostile(count)
 	e.enablePITR()
 	e.writePipeline(e.exportBlock(""), "")
 	e.start()
@@ -165,12 +192,16 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 				break
 			}
 		}
+		if !killed && !e.h.Running() {
+			t.Fatalf("ddbsync exited before a file checkpoint mid-file: %s", shared.ErrorLine(e.log()))
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no file checkpoint mid-file:\n%s", e.log())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.del(key1("i7"))
+	deleted := workload.KeySchema{Partition: "pk", PartitionType: types.ScalarAttributeTypeS}.Ordinary(7)
+	e.del(deleted.Attrs)
 	e.start()
 	e.waitLog("export backfill complete", 3*time.Minute)
 	for _, want := range []string{"reusing export from checkpoint", "resuming data file mid-file"} {
@@ -182,7 +213,7 @@ func TestExportResumeAfterSIGKILLMidFile(t *testing.T) {
 		t.Fatal("restart started a second export")
 	}
 	d := e.converge(60 * time.Second)
-	if _, ok := e.indexDocs()["i7"]; ok || d.items != count-1 {
+	if _, ok := e.indexDocs()[deleted.Natural]; ok || d.items != e.loaded-1 {
 		t.Fatalf("deleted item came back or items wrong: %s", d)
 	}
 }
@@ -194,7 +225,7 @@ func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 	for _, kind := range []string{"md5", "gzip"} {
 		t.Run(kind, func(t *testing.T) {
 			e := newE2EStackKey(t, "corrupt"+kind)
-			e.load(2000)
+			e.loadHostile(2000)
 			e.enablePITR()
 			emuCorrupt(t, map[string]string{"kind": kind, "tableName": e.table})
 			e.writePipeline(e.exportBlock("  parallelism: 1\n"), "")
@@ -222,7 +253,7 @@ func TestExportCorruptFileFailsNamingTheKey(t *testing.T) {
 // earlier without starting one.
 func TestExportARNLoadsExistingExport(t *testing.T) {
 	e := newE2EStackKey(t, "exportarn")
-	e.load(3000)
+	e.loadHostile(3000)
 	e.enablePITR()
 	out, err := e.ddb.ExportTableToPointInTime(e.ctx, &dynamodb.ExportTableToPointInTimeInput{
 		TableArn: aws.String("arn:aws:dynamodb:" + e.region + ":000000000000:table/" + e.table), S3Bucket: aws.String(stackEnv(t, "DDBSYNC_EXPORT_BUCKET")),
@@ -236,6 +267,7 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 	e.start()
 	e.waitLog("export backfill complete", 2*time.Minute)
 	e.put(map[string]types.AttributeValue{"pk": s("after"), "n": n("1")})
+	e.hostileFor(workload.Config{Keys: 3000, Pad: -1}, 3*time.Second)
 	e.converge(60 * time.Second)
 	if strings.Contains(e.log(), "started export") {
 		t.Fatal("started an export despite export_arn")
@@ -247,10 +279,10 @@ func TestExportARNLoadsExistingExport(t *testing.T) {
 func TestScanBackfill(t *testing.T) {
 	const count = 30_000
 	e := newE2E(t, "scan", "", "")
-	e.load(count)
+	e.loadHostile(count)
 	e.writePipeline("scan:\n  segments: 4\n  page_size: 500\nstream:\n  start_position: LATEST", "")
 	stop := make(chan struct{})
-	wg := e.churn(count, stop)
+	wg := e.churnHostile(count, stop)
 	e.start()
 	var segmentsSaved atomic.Bool
 	deadline := time.Now().Add(2 * time.Minute)
@@ -259,6 +291,9 @@ func TestScanBackfill(t *testing.T) {
 			if strings.Contains(k, "/scan/") && len(p.LastKey) > 0 && !p.Done {
 				segmentsSaved.Store(true)
 			}
+		}
+		if !segmentsSaved.Load() && !e.h.Running() {
+			t.Fatalf("ddbsync exited before a scan checkpoint: %s", shared.ErrorLine(e.log()))
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no scan checkpoint:\n%s", e.log())

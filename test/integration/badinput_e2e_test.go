@@ -36,7 +36,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
 )
 
@@ -699,41 +698,41 @@ func badDLQ(t *testing.T, path string) []map[string]json.RawMessage {
 	return out
 }
 
-// TestBadInputMappingConflict: a document OpenSearch rejects (a string where
-// the mapping says long). Without dlq_file, run stops naming the table,
-// index, _id and error, and the shard checkpoint stays before the rejected
-// record; with dlq_file, the rejected record becomes a replayable
-// dead-letter entry and the stream goes on.
+// TestBadInputMappingConflict: a document OpenSearch rejects for good (a
+// string where the mapping says object). Without dlq_file it goes to the
+// default dead-letter file under the state directory and the stream goes
+// on (issue 8, class 7); with dlq_file, the rejected record becomes a
+// replayable dead-letter entry there, and the stream goes on.
 func TestBadInputMappingConflict(t *testing.T) {
 	e := newE2E(t, "mapping", "", "")
 	badCleanup(e, e.table)
 	e.writePipeline("", "")
 	e.start()
-	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": n("1")})
+	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("1")}}})
 	e.converge(30 * time.Second)
-	badItem := map[string]types.AttributeValue{"pk": s("bad"), "f": s("not a number"), "other": n("12345678901234567890.5")}
+	badItem := map[string]types.AttributeValue{"pk": s("bad"), "f": s("not an object"), "other": n("12345678901234567890.5")}
 	e.put(badItem)
-	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": n("2")})
-	if code := e.wait(60 * time.Second); code != 1 {
-		t.Fatalf("exit %d, want 1 (rejected document without dlq_file):\n%s", code, e.log())
-	}
-	msg := badErrorLine(t, e.log())
-	// The checkpoint is before the rejected record. (Later changes sent in
-	// the same bulk may be applied already: they are replayed on restart
-	// and superseded, nothing is lost.)
-	shard, badSeq := badRecordSeq(t, e, "bad")
-	// (The text log quotes the error, so the _id's quotes are escaped.)
-	badWant(t, msg, "table "+e.table, "shard "+shard, "index "+e.index, `_id \"bad\"`, "400", "mapper_parsing_exception", "set dlq_file")
-	cp := e.checkpoints()["stream/"+e.table+"/shard/"+shard]
-	if cp.Sequence != "" && checkpoint.CompareSequence(cp.Sequence, badSeq) >= 0 {
-		t.Fatalf("shard %s checkpoint %s is at or past the rejected record %s", shard, cp.Sequence, badSeq)
+	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("2")}}})
+	defaultDLQ := filepath.Join(e.dir, "state", "dlq", "e2e.jsonl")
+	poll(t, "bad in the default dead-letter file, the rest applied", 60*time.Second, 300*time.Millisecond, func(ctx context.Context) (bool, error) {
+		d := e.compare()
+		if _, err := os.Stat(defaultDLQ); err != nil {
+			return false, nil
+		}
+		return len(badDLQ(t, defaultDLQ)) == 1 && len(d.missing) == 1 && d.missing[0] == "bad" && len(d.extra)+len(d.stale) == 0, nil
+	})
+	if code := e.stop(); code != 0 {
+		t.Fatalf("exit %d, want 0 (a rejected document never stops run):\n%s", code, e.log())
 	}
 
-	// With dlq_file the same record is dead-lettered and the stream continues.
+	// With dlq_file a record refused the same way is dead-lettered there,
+	// and the stream continues.
 	dlq := filepath.Join(e.dir, "dlq.jsonl")
 	e.writePipeline("", "dlq_file: "+dlq)
 	e.start()
-	e.put(map[string]types.AttributeValue{"pk": s("later"), "f": n("4")})
+	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": s("still not an object"), "other": n("1")})
+	e.put(map[string]types.AttributeValue{"pk": s("later"), "f": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("4")}}})
+	badItem = map[string]types.AttributeValue{"pk": s("bad"), "f": s("still not an object"), "other": n("1")}
 	deadline := time.Now().Add(60 * time.Second)
 	var entries []map[string]json.RawMessage
 	for {
@@ -785,7 +784,7 @@ func TestBadInputMappingConflict(t *testing.T) {
 		t.Error("the rejection was not logged")
 	}
 	// A later valid change of the item converges.
-	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": n("3")})
+	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("3")}}})
 	e.converge(30 * time.Second)
 }
 
@@ -960,33 +959,31 @@ func TestBadInputUnicodeAndControlCharacters(t *testing.T) {
 
 // TestBadInputExpressionUnresolvable: a format string that cannot be
 // evaluated for one item (routing "${/tenant}" on an item without tenant).
-// Without dlq_file run stops naming the table, the item, the option and the
-// missing value, with the shard checkpoint before that record; with dlq_file
-// the item is dead-lettered and the stream goes on (as Data Prepper does
-// for an index it cannot resolve).
+// The item is dead-lettered — to the default file under the state
+// directory without dlq_file (issue 8, class 7), to dlq_file with it — with
+// the option and the missing value, and the stream goes on (as Data
+// Prepper does for an index it cannot resolve).
 func TestBadInputExpressionUnresolvable(t *testing.T) {
+	for _, withFile := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dlq_file=%v", withFile), func(t *testing.T) { badUnresolvable(t, withFile) })
+	}
+}
+
+func badUnresolvable(t *testing.T, withFile bool) {
 	e := newE2E(t, "unresolvable", "", "")
 	badCleanup(e, e.table)
-	e.writePipeline("", `routing: "${/tenant}"`)
+	dlq := filepath.Join(e.dir, "state", "dlq", "e2e.jsonl")
+	extra := `routing: "${/tenant}"`
+	if withFile {
+		dlq = filepath.Join(e.dir, "dlq.jsonl")
+		extra += "\ndlq_file: " + dlq
+	}
+	e.writePipeline("", extra)
 	e.start()
 	e.put(map[string]types.AttributeValue{"pk": s("a"), "tenant": s("t1")})
 	e.converge(30 * time.Second)
 	e.put(map[string]types.AttributeValue{"pk": s("b"), "v": n("1")}) // no tenant
 	e.put(map[string]types.AttributeValue{"pk": s("c"), "tenant": s("t2")})
-	if code := e.wait(60 * time.Second); code != 1 {
-		t.Fatalf("exit %d, want 1:\n%s", code, e.log())
-	}
-	msg := badErrorLine(t, e.log())
-	shard, seq := badRecordSeq(t, e, "b")
-	badWant(t, msg, "table "+e.table, "shard "+shard, `item \"b\"`, "routing", "/tenant")
-	badWantFold(t, msg, "say how to go on (fix the item or the option, or set dlq_file)", "dlq_file")
-	if cp := e.checkpoints()["stream/"+e.table+"/shard/"+shard]; cp.Sequence != "" && checkpoint.CompareSequence(cp.Sequence, seq) >= 0 {
-		t.Fatalf("shard %s checkpoint %s is at or past the unresolvable record %s", shard, cp.Sequence, seq)
-	}
-
-	dlq := filepath.Join(e.dir, "dlq.jsonl")
-	e.writePipeline("", "routing: \"${/tenant}\"\ndlq_file: "+dlq)
-	e.start()
 	deadline := time.Now().Add(60 * time.Second)
 	var entries []map[string]json.RawMessage
 	for {
@@ -995,7 +992,7 @@ func TestBadInputExpressionUnresolvable(t *testing.T) {
 			case <-e.procDone:
 				code := e.proc.ProcessState.ExitCode()
 				e.proc = nil
-				t.Fatalf("with dlq_file, run still stopped (exit %d) instead of dead-lettering the item:\n%s", code, e.log())
+				t.Fatalf("run stopped (exit %d) instead of dead-lettering the item:\n%s", code, e.log())
 			default:
 			}
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
 // outageProxy forwards TCP to OpenSearch; down() refuses and cuts every
@@ -106,12 +108,18 @@ func TestOpenSearchOutage(t *testing.T) {
 	}
 	e.converge(30 * time.Second)
 	proxy.down()
+	// 30 s of writes while OpenSearch is away: the hostile workload and a
+	// plain trickle of updates and deletes.
+	w := e.h.StartWorkload(e.hostile(workload.Config{Keys: 200, Pace: 100 * time.Millisecond}))
 	for i := 0; i < 300; i++ {
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%40)), "v": n(fmt.Sprint(1000 + i))})
 		if i%7 == 0 {
 			e.del(key1(fmt.Sprintf("k%d", (i+3)%40)))
 		}
-		time.Sleep(100 * time.Millisecond) // 30 s of writes while OpenSearch is away
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := w.Stop(); err != nil {
+		t.Fatalf("workload: %v", err)
 	}
 	proxy.up()
 	e.converge(60 * time.Second)
@@ -123,17 +131,22 @@ func TestOpenSearchOutage(t *testing.T) {
 	}
 }
 
-// TestMappingRejectionGoesToDLQ: a document OpenSearch rejects lands in the
-// dlq_file with everything needed to replay it, and the stream continues.
+// TestMappingRejectionGoesToDLQ: a document OpenSearch rejects (a string
+// where the mapping says object; a string in a number field is indexed
+// under ddbsync's number mapping) lands in the dlq_file with everything
+// needed to replay it, and the stream continues.
 func TestMappingRejectionGoesToDLQ(t *testing.T) {
 	e := newE2E(t, "dlq", "", "")
 	dlq := filepath.Join(e.dir, "dlq.jsonl")
 	e.writePipeline("", "dlq_file: "+dlq)
 	e.start()
-	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": n("1")})
+	obj := func(v string) types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n(v)}}
+	}
+	e.put(map[string]types.AttributeValue{"pk": s("good"), "f": obj("1")})
 	e.converge(30 * time.Second)
 	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": s("not a number")})
-	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": n("2")})
+	e.put(map[string]types.AttributeValue{"pk": s("after"), "f": obj("2")})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		d := e.compare()
@@ -167,9 +180,12 @@ func TestMappingRejectionGoesToDLQ(t *testing.T) {
 	if en["id"] != "bad" || en["action"] != "index" || en["version"] == nil || !strings.Contains(string(doc), "not a number") {
 		t.Fatalf("dlq entry lacks what a replay needs: %v", en)
 	}
-	// A later valid change of the same item converges.
-	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": n("3")})
+	// A later valid change of the same item converges, and so does the
+	// hostile workload after it.
+	e.put(map[string]types.AttributeValue{"pk": s("bad"), "f": obj("3")})
 	e.converge(30 * time.Second)
+	e.hostileFor(workload.Config{Keys: 100}, 3*time.Second)
+	e.converge(60 * time.Second)
 }
 
 // TestTTLDeletes: TTL expiry deletes the document by default, and keeps it
@@ -186,6 +202,7 @@ func TestTTLDeletes(t *testing.T) {
 			past := fmt.Sprint(time.Now().Add(-time.Hour).Unix())
 			e.put(map[string]types.AttributeValue{"pk": s("expires"), "exp": n(past)})
 			e.put(map[string]types.AttributeValue{"pk": s("stays"), "v": n("1")})
+			e.hostileFor(workload.Config{Keys: 100}, 3*time.Second) // no "exp": none of these expire
 			// Wait for DynamoDB Local's TTL sweep to remove the item.
 			deadline := time.Now().Add(4 * time.Minute)
 			for {
@@ -226,6 +243,7 @@ func TestGapRebackfill(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i)), "v": n("1")})
 	}
+	e.loadHostile(300)
 	e.writePipeline("scan:\n  segments: 2\nstream:\n  start_position: LATEST\n  on_gap: rebackfill", "")
 	e.start()
 	e.waitLog("scan backfill complete", time.Minute)
@@ -240,10 +258,12 @@ func TestGapRebackfill(t *testing.T) {
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", 20+i)), "v": n("3")})
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("new%d", i)), "v": n("1")})
 	}
+	e.hostileFor(workload.Config{Keys: 300}, 3*time.Second)
 	e.testControl(map[string]types.AttributeValue{"ACTION": s("DILATE_TIME"), "HOURS": s("25")})
 	e.start()
 	e.waitLog("re-backfill complete", 2*time.Minute)
 	e.put(map[string]types.AttributeValue{"pk": s("after"), "v": n("1")})
+	e.hostileFor(workload.Config{Keys: 300}, 3*time.Second)
 	e.converge(60 * time.Second)
 	for _, want := range []string{"STREAM GAP", "orphan documents deleted after re-backfill"} {
 		if !strings.Contains(e.log(), want) {

@@ -2,41 +2,42 @@
 
 package integration
 
+// The integration suite's view of the one end-to-end harness (test/e2e):
+// thin wrappers that keep this suite's helper names, over test/e2e's
+// table, pipeline, process, readiness and comparison code and its hostile
+// workload (test/e2e/workload).
+
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
 	shared "github.com/ddbsync/ddbsync/test/e2e"
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
 // e2e is one end-to-end scenario: a table, an index, a state dir and the
-// real ddbsync binary.
+// real ddbsync binary (all kept by h; the fields mirror it for the tests).
 type e2e struct {
+	h        *shared.Harness
 	t        *testing.T
 	ctx      context.Context
-	ddb      *dynamodb.Client
-	os       string // OpenSearch base URL
+	ddb      *dynamodb.Client // through the export emulator (PITR and export calls work)
+	os       string           // OpenSearch base URL
 	table    string
 	index    string
 	key      ddbjson.Key
 	dir      string
 	pipeline string
+	// proc and procDone are the current run (nil when none); procDone is
+	// closed when it exits.
 	proc     *exec.Cmd
 	procDone chan error
 	logPath  string
@@ -46,14 +47,17 @@ type e2e struct {
 	region            string // the table's region (part of the DynamoDB Local namespace)
 	// metricsAddr is passed to --metrics-addr ("" disables the server).
 	metricsAddr string
+	// loaded counts the items load wrote.
+	loaded int
 }
 
-// newE2E creates a fresh table (pk S [+ sk]) with a NEW_AND_OLD_IMAGES stream.
+// newE2E creates a fresh table (pk of type pkType, default S [+ sk of type
+// sortKey]) with a NEW_AND_OLD_IMAGES stream, in a namespace of its own.
 func newE2E(t *testing.T, name string, sortKey types.ScalarAttributeType, pkType types.ScalarAttributeType) *e2e {
 	t.Helper()
 	// DynamoDB Local namespaces tables, and its ROLLOVER / DILATE_TIME test
 	// controls, per access key: one key per scenario keeps them apart.
-	return newE2EWithKey(t, name, sortKey, pkType, fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e9), "e2esecret", "us-east-1")
+	return newE2EWithKey(t, name, sortKey, pkType, "e2e"+shared.RandomHex(t, 12), "e2esecret", "us-east-1")
 }
 
 // stackKeyRegions give each stack-key scenario its own DynamoDB Local
@@ -75,114 +79,43 @@ func newE2EStackKey(t *testing.T, name string) *e2e {
 
 func newE2EWithKey(t *testing.T, name string, sortKey, pkType types.ScalarAttributeType, accessKey, secret, region string) *e2e {
 	t.Helper()
-	ctx := context.Background()
-	stackEnv(t, "AWS_ENDPOINT_URL_DYNAMODB")
-	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secret, "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &e2e{t: t, ctx: ctx, ddb: dynamodb.NewFromConfig(cfg), os: stackEnv(t, "OPENSEARCH_URL"), dir: t.TempDir(), accessKey: accessKey, secret: secret, region: region}
-	e.table = "e2e-" + name + "-" + suffix
-	e.index = strings.ToLower(e.table)
-	if pkType == "" {
-		pkType = types.ScalarAttributeTypeS
-	}
-	in := &dynamodb.CreateTableInput{
-		TableName:            aws.String(e.table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: pkType}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-	}
-	e.key = ddbjson.Key{Partition: "pk"}
+	schema := workload.KeySchema{Partition: "pk", PartitionType: pkType}
 	if sortKey != "" {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String("sk"), AttributeType: sortKey})
-		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange})
-		e.key.Sort = "sk"
+		schema.Sort, schema.SortType = "sk", sortKey
 	}
-	if _, err := e.ddb.CreateTable(ctx, in); err != nil {
-		t.Fatalf("create table %s: %v", e.table, err)
-	}
-	t.Cleanup(func() {
-		e.stop()
-		if t.Failed() {
-			e.dumpLog()
-		}
-		// DynamoDB Local keeps every table of a namespace (access key +
-		// region) in one database, and slows down as it fills: drop ours.
-		_, _ = e.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(e.table)})
-	})
-	return e
+	h := shared.New(t, shared.Options{Prefix: "e2e", Name: name, Schema: schema,
+		NS: shared.Namespace{AccessKey: accessKey, Secret: secret, Region: region}}, 0)
+	return &e2e{h: h, t: t, ctx: h.Ctx, ddb: h.Emu, os: h.OpenSearch, table: h.Table, index: h.Index, key: h.Key,
+		dir: h.Dir, accessKey: accessKey, secret: secret, region: region}
 }
 
-// writePipeline writes the pipeline file; extraTable and extraSink are
-// YAML lines appended (indented) to the table entry and the opensearch sink.
+// dataPrepperSink is the sink metadata Data Prepper's blueprint sets.
+const dataPrepperSink = `document_id: "${getMetadata(\"primary_key\")}"
+action: "${getMetadata(\"opensearch_action\")}"
+document_version: "${getMetadata(\"document_version\")}"
+document_version_type: external`
+
+// writePipeline writes the pipeline file; tableBlock and sinkExtra are
+// YAML lines added (indented) to the table entry and the opensearch sink.
 func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 	e.t.Helper()
-	if tableBlock == "" {
-		tableBlock = "stream:\n  start_position: TRIM_HORIZON"
+	extra := dataPrepperSink
+	if sinkExtra != "" {
+		extra += "\n" + sinkExtra
 	}
-	y := fmt.Sprintf(`version: "2"
-e2e:
-  source:
-    dynamodb:
-      tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
-        region: %s
-  sink:
-    - opensearch:
-        hosts: ["%s"]
-        index: "%s"
-        document_id: "${getMetadata(\"primary_key\")}"
-        action: "${getMetadata(\"opensearch_action\")}"
-        document_version: "${getMetadata(\"document_version\")}"
-        document_version_type: external
-        flush_timeout: 1s
-%s
-`, e.region, e.table, indent(tableBlock, 10), e.region, e.os, e.index, indent(sinkExtra, 8))
-	e.pipeline = filepath.Join(e.dir, "pipeline.yaml")
-	if err := os.WriteFile(e.pipeline, []byte(y), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", TableBlock: tableBlock, SinkExtra: extra})
 }
 
-func indent(s string, n int) string {
-	if s == "" {
-		return ""
-	}
-	pad := strings.Repeat(" ", n)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = pad + l
-	}
-	return strings.Join(lines, "\n")
-}
+// indent indents every line of s by n spaces.
+func indent(s string, n int) string { return shared.Indent(s, n) }
 
 // start runs the ddbsync binary in the background.
 func (e *e2e) start() {
 	e.t.Helper()
-	bin := os.Getenv("DDBSYNC_BIN")
-	if bin == "" {
-		bin = "../../bin/ddbsync"
-	}
-	e.runs++
-	e.logPath = filepath.Join(e.dir, fmt.Sprintf("ddbsync-%d.log", e.runs))
-	logf, err := os.Create(e.logPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", e.metricsAddr, "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.proc = cmd
-	e.procDone = make(chan error, 1)
-	go func() { e.procDone <- cmd.Wait(); logf.Close() }()
+	e.h.PipelinePath, e.h.MetricsAddr = e.pipeline, e.metricsAddr
+	p := e.h.Start()
+	e.proc, e.procDone, e.logPath = p.Cmd, p.Done, p.LogPath
+	e.runs = e.h.Runs()
 }
 
 // kill sends SIGKILL (a crash) and waits.
@@ -190,8 +123,7 @@ func (e *e2e) kill() {
 	if e.proc == nil {
 		return
 	}
-	_ = e.proc.Process.Signal(syscall.SIGKILL)
-	<-e.procDone
+	e.h.Kill()
 	e.proc = nil
 }
 
@@ -200,14 +132,7 @@ func (e *e2e) stop() int {
 	if e.proc == nil {
 		return -1
 	}
-	_ = e.proc.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.procDone:
-	case <-time.After(40 * time.Second):
-		_ = e.proc.Process.Kill()
-		<-e.procDone
-	}
-	code := e.proc.ProcessState.ExitCode()
+	code := e.h.Stop()
 	e.proc = nil
 	return code
 }
@@ -215,27 +140,18 @@ func (e *e2e) stop() int {
 // wait waits for the process to exit by itself and returns its exit code.
 func (e *e2e) wait(timeout time.Duration) int {
 	e.t.Helper()
-	select {
-	case <-e.procDone:
-	case <-time.After(timeout):
+	code, ok := e.h.WaitExit(timeout)
+	if !ok {
 		e.t.Fatalf("ddbsync did not exit within %s", timeout)
 	}
-	code := e.proc.ProcessState.ExitCode()
 	e.proc = nil
 	return code
 }
 
-func (e *e2e) log() string {
-	b, _ := os.ReadFile(e.logPath)
-	return string(b)
-}
+func (e *e2e) log() string { return e.h.Log() }
 
 func (e *e2e) dumpLog() {
-	l := e.log()
-	if len(l) > 8000 {
-		l = "...\n" + l[len(l)-8000:]
-	}
-	e.t.Logf("ddbsync log (%s):\n%s", e.logPath, l)
+	e.t.Logf("ddbsync log (%s):\n%s", e.logPath, shared.Tail(e.log(), 8000))
 }
 
 func (e *e2e) put(item map[string]types.AttributeValue) {
@@ -263,7 +179,7 @@ func (e *e2e) testControl(item map[string]types.AttributeValue) {
 // tableDocs scans the whole table and converts every item with the product's converter.
 func (e *e2e) tableDocs() map[string]string {
 	e.t.Helper()
-	docs, err := shared.TableDocs(e.ctx, e.ddb, e.table, e.key)
+	docs, err := shared.TableDocs(e.ctx, e.h.DDB, e.table, e.key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -288,61 +204,68 @@ func (e *e2e) osDo(method, path string, body []byte) (int, []byte) {
 	return shared.Do(e.ctx, e.os, method, path, body)
 }
 
-// diff compares every item with every document: missing, extra, stale.
+// diff compares every item with every document: missing, extra, stale
+// (_ids; full is the harness's comparison with keys and details).
 type diff struct {
 	items, docs           int
 	missing, extra, stale []string
+	full                  shared.Diff
 }
 
 func (d diff) ok() bool { return len(d.missing)+len(d.extra)+len(d.stale) == 0 }
 
-func (d diff) String() string {
-	first := func(s []string) []string {
-		sort.Strings(s)
-		if len(s) > 5 {
-			return s[:5]
-		}
-		return s
-	}
-	return fmt.Sprintf("items=%d docs=%d missing=%d %q extra=%d %q stale=%d %q", d.items, d.docs,
-		len(d.missing), first(d.missing), len(d.extra), first(d.extra), len(d.stale), first(d.stale))
-}
+func (d diff) String() string { return d.full.String() }
 
 func (e *e2e) compare() diff {
-	items, docs := e.tableDocs(), e.indexDocs()
-	d := diff{items: len(items), docs: len(docs)}
-	for id, want := range items {
-		got, ok := docs[id]
-		switch {
-		case !ok:
-			d.missing = append(d.missing, id)
-		case got != want:
-			d.stale = append(d.stale, id+" got "+got+" want "+want)
-		}
+	e.t.Helper()
+	full, err := e.h.Compare()
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	for id := range docs {
-		if _, ok := items[id]; !ok {
-			d.extra = append(d.extra, id)
-		}
+	return toDiff(full)
+}
+
+func toDiff(full shared.Diff) diff {
+	d := diff{items: full.Items, docs: full.Docs, full: full}
+	for _, p := range full.Missing {
+		d.missing = append(d.missing, p.ID)
+	}
+	for _, p := range full.Extra {
+		d.extra = append(d.extra, p.ID)
+	}
+	for _, p := range full.Stale {
+		d.stale = append(d.stale, p.String())
 	}
 	return d
 }
 
-// converge waits until the index equals the table, failing with the diff.
+// converge waits until the index equals the table, failing with the diff
+// (at once when ddbsync has exited: nothing changes the index then).
 func (e *e2e) converge(timeout time.Duration) diff {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		d := e.compare()
-		if d.ok() {
-			e.t.Logf("converged: %d items = %d documents", d.items, d.docs)
-			return d
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("index %s did not converge to table %s in %s: %s", e.index, e.table, timeout, d)
-		}
-		time.Sleep(300 * time.Millisecond)
+	full, ok, err := e.h.AwaitEqual(timeout)
+	if err != nil {
+		e.t.Fatalf("compare table %s with index %s: %v", e.table, e.index, err)
 	}
+	d := toDiff(full)
+	if !ok {
+		e.t.Fatalf("index %s did not converge to table %s in %s: %s", e.index, e.table, timeout, d)
+	}
+	return d
+}
+
+// hostile returns the hostile workload for this scenario's table.
+func (e *e2e) hostile(cfg workload.Config) *workload.Workload { return e.h.Workload(cfg) }
+
+// hostileFor runs the hostile workload for d (concurrent writers) and
+// fails the test if a write failed.
+func (e *e2e) hostileFor(cfg workload.Config, d time.Duration) *workload.Workload {
+	e.t.Helper()
+	w := e.hostile(cfg)
+	if err := w.RunFor(e.ctx, d); err != nil {
+		e.t.Fatalf("workload: %v", err)
+	}
+	return w
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -8,14 +8,11 @@ package integration
 // tests never skip.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -29,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // stackHint tells how to get the environment the stack helpers need.
@@ -58,11 +57,7 @@ func requireStack(t *testing.T) {
 // stackEnv returns the variable k, failing the test when it is unset.
 func stackEnv(t *testing.T, k string) string {
 	t.Helper()
-	v := os.Getenv(k)
-	if v == "" {
-		t.Fatalf("%s is not set: %s", k, stackHint)
-	}
-	return v
+	return shared.Env(t, k)
 }
 
 // stackAWSConfig loads the SDK configuration for the stack; the endpoints come from the
@@ -127,28 +122,11 @@ func uniqueName(t *testing.T, prefix string) string {
 }
 
 // poll calls check every interval until it reports done, returns an error, or timeout passes;
-// the last error or "not done" fails the test with what.
+// the last error or "not done" fails the test with what (test/e2e's Poll).
 func poll(t *testing.T, what string, timeout, interval time.Duration, check func(ctx context.Context) (bool, error)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var lastErr error
-	for {
-		done, err := check(ctx)
-		if err == nil && done {
-			return
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			if lastErr != nil {
-				t.Fatalf("%s: not done after %v: %v", what, timeout, lastErr)
-			}
-			t.Fatalf("%s: not done after %v", what, timeout)
-		case <-tick.C:
-		}
+	if err := shared.Poll(t.Context(), timeout, interval, check); err != nil {
+		t.Fatalf("%s: not done after %v: %v", what, timeout, err)
 	}
 }
 
@@ -284,22 +262,13 @@ func isErr[E error](err error) bool {
 	return errors.As(err, &target)
 }
 
-// openSearchDo sends a JSON request to $OPENSEARCH_URL+path and returns the status and body.
+// openSearchDo sends a JSON request to $OPENSEARCH_URL+path and returns the status and body;
+// no answer fails the test.
 func openSearchDo(t *testing.T, method, path string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, stackEnv(t, "OPENSEARCH_URL")+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+	status, b := shared.Do(t.Context(), stackEnv(t, "OPENSEARCH_URL"), method, path, body)
+	if status == 0 {
+		t.Fatalf("%s %s: %s", method, path, b)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp.StatusCode, b
+	return status, b
 }

@@ -12,16 +12,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
 // TestStreamAllTypes: inserts, updates and deletes of every attribute type,
 // exact 38-digit and tiny numbers, unicode and control characters, and
-// composite keys with '|' in them converge exactly.
+// composite keys with '|' in them converge exactly, on an index with no
+// user mapping; then the hostile workload (concurrent writers, every type
+// at its edges, (a|b,c) and (a,b|c), long and sha256: keys, hot keys)
+// converges too.
 func TestStreamAllTypes(t *testing.T) {
 	e := newE2E(t, "types", types.ScalarAttributeTypeS, "")
-	// A 38-digit integer does not fit OpenSearch's dynamic "long"; map it as
-	// double (the _source keeps the exact digits either way).
-	e.writePipeline("", `template_content: '{"mappings":{"properties":{"big":{"type":"double"}}}}'`)
+	e.writePipeline("", "")
 	e.start()
 	k := func(pk, sk string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
@@ -39,8 +43,6 @@ func TestStreamAllTypes(t *testing.T) {
 		"bs", &types.AttributeValueMemberBS{Value: [][]byte{{0}, {255, 1}}},
 		"bin", b([]byte{0, 1, 2, 255}), "nul", &types.AttributeValueMemberNULL{Value: true},
 		"t", &types.AttributeValueMemberBOOL{Value: true},
-		// OpenSearch rejects arrays of mixed types, so lists here are uniform
-		// (a mixed list goes to the DLQ: see TestMappingRejectionGoesToDLQ).
 		"l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x"), s("2")}},
 		"lm", &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"deep": s("y")}}}},
 		"m", &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"a": n("1"), "b": &types.AttributeValueMemberL{}}}))
@@ -54,17 +56,19 @@ func TestStreamAllTypes(t *testing.T) {
 		e.del(k("bulk", fmt.Sprint(i)))
 	}
 	e.put(with(k("uni", "☃"), "text", s("changed")))
-	d := e.converge(30 * time.Second)
-	if d.items != 13 {
+	if d := e.converge(30 * time.Second); d.items != 13 {
 		t.Fatalf("expected 13 items, got %d", d.items)
 	}
+	e.hostileFor(workload.Config{Keys: 300}, 6*time.Second)
+	e.converge(60 * time.Second)
 	if code := e.stop(); code != 0 {
 		t.Fatalf("graceful stop exit code %d", code)
 	}
 }
 
 // TestStreamBinaryAndNumberKeys: binary partition keys (base64 _id) and
-// number sort keys.
+// number sort keys, then the hostile workload on that schema (a binary key
+// longer than the _id limit, extreme numbers as sort keys).
 func TestStreamBinaryAndNumberKeys(t *testing.T) {
 	e := newE2E(t, "binkeys", types.ScalarAttributeTypeN, types.ScalarAttributeTypeB)
 	e.writePipeline("", "")
@@ -77,6 +81,41 @@ func TestStreamBinaryAndNumberKeys(t *testing.T) {
 	if d.items != 9 {
 		t.Fatalf("expected 9 items, got %d", d.items)
 	}
+	e.hostileFor(workload.Config{Keys: 300}, 6*time.Second)
+	e.converge(60 * time.Second)
+}
+
+// TestStreamHostileNumberAndBinaryKeys: the hostile workload on a table
+// keyed by a number (extreme values: 38 digits, 1E-130, ±9.99E+125) with
+// a binary sort key (0x00, 0xff, '|' bytes, longer than the _id limit).
+func TestStreamHostileNumberAndBinaryKeys(t *testing.T) {
+	e := newE2E(t, "numkeys", types.ScalarAttributeTypeB, types.ScalarAttributeTypeN)
+	e.writePipeline("", "")
+	e.start()
+	e.hostileFor(workload.Config{Keys: 300}, 6*time.Second)
+	e.converge(60 * time.Second)
+}
+
+// TestStreamPointerIDRoutingIndex: a sink whose document_id, routing and
+// index follow non-key attributes (${/docid}, ${/route}, ${/bucket}) that
+// the hostile workload changes on updates, deletes and re-inserts: every
+// item has exactly one document, with its _id, routing and index, and no
+// old copy stays behind.
+func TestStreamPointerIDRoutingIndex(t *testing.T) {
+	e := newE2E(t, "pointer", "", "")
+	e.writePipeline("", "")
+	// The sink's own lines replace the Data Prepper key metadata.
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Index: e.index + "-${/bucket}", SinkExtra: `document_id: "${/docid}"
+routing: "${/route}"
+action: "${getMetadata(\"opensearch_action\")}"
+document_version: "${getMetadata(\"document_version\")}"
+document_version_type: external`})
+	e.h.Index = e.index + "-*"
+	e.index = e.h.Index
+	e.h.Place = shared.PointerPlacement(e.key, "docid", "route", strings.TrimSuffix(e.h.Index, "*"), "bucket")
+	e.start()
+	e.hostileFor(workload.Config{Keys: 200, Changing: true}, 6*time.Second)
+	e.converge(60 * time.Second)
 }
 
 // TestSameSecondUpdatesAcrossSIGKILL: many updates of one key within one
@@ -86,16 +125,18 @@ func TestSameSecondUpdatesAcrossSIGKILL(t *testing.T) {
 	e := newE2E(t, "kill", "", "")
 	e.writePipeline("", "")
 	e.start()
+	// Few keys: every writer's hot-key bursts and updates land on the same items.
+	w := e.h.StartWorkload(e.hostile(workload.Config{Keys: 30}))
 	for round := 0; round < 4; round++ {
-		for i := 0; i < 30; i++ {
-			e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%3)), "v": n(fmt.Sprint(round*100 + i))})
-		}
-		time.Sleep(time.Duration(100+round*150) * time.Millisecond)
+		shared.Sleep(e.ctx, time.Duration(300+round*250)*time.Millisecond)
 		e.kill()
 		e.start()
 	}
-	e.put(map[string]types.AttributeValue{"pk": s("k0"), "v": n("999999")})
-	e.converge(30 * time.Second)
+	if err := w.Stop(); err != nil {
+		t.Fatalf("workload: %v", err)
+	}
+	e.put(map[string]types.AttributeValue{"pk": s("k00000"), "v": n("999999")})
+	e.converge(60 * time.Second)
 }
 
 // TestRolloverContinuesLineage: updates of the same keys within one second
@@ -104,6 +145,7 @@ func TestRolloverContinuesLineage(t *testing.T) {
 	e := newE2E(t, "rollover", "", "")
 	e.writePipeline("", "")
 	e.start()
+	w := e.h.StartWorkload(e.hostile(workload.Config{Keys: 50}))
 	for r := 0; r < 3; r++ {
 		for i := 0; i < 10; i++ {
 			e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i%2)), "v": n(fmt.Sprint(r*10 + i))})
@@ -117,8 +159,11 @@ func TestRolloverContinuesLineage(t *testing.T) {
 			e.start()
 		}
 	}
-	e.converge(30 * time.Second)
-	if !strings.Contains(e.log(), "shard drained") {
+	if err := w.Stop(); err != nil {
+		t.Fatalf("workload: %v", err)
+	}
+	e.converge(60 * time.Second)
+	if !strings.Contains(e.h.AllLogs(), "shard drained") {
 		t.Fatalf("no shard was drained after ROLLOVER; log:\n%s", e.log())
 	}
 }
@@ -130,7 +175,8 @@ func TestTrimmedStreamFailsLoudly(t *testing.T) {
 	e.writePipeline("", "")
 	e.start()
 	e.put(map[string]types.AttributeValue{"pk": s("a"), "v": n("1")})
-	e.converge(30 * time.Second)
+	e.hostileFor(workload.Config{Keys: 100}, 3*time.Second)
+	e.converge(60 * time.Second)
 	if code := e.stop(); code != 0 {
 		t.Fatalf("stop exit %d", code)
 	}
@@ -191,6 +237,12 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	if strings.Contains(m, e.secret) {
 		t.Fatal("/metrics contains the AWS secret")
+	}
+	// The hostile workload, then: converged and ready.
+	e.hostileFor(workload.Config{Keys: 100}, 4*time.Second)
+	e.converge(60 * time.Second)
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz after the hostile workload: %d %s", code, body)
 	}
 }
 

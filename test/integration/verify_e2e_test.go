@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ddbsync/ddbsync/test/e2e/workload"
 )
 
 // verifyReport is the part of `ddbsync verify --json` the tests read.
@@ -97,15 +99,17 @@ func item(pk string, v int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": s(pk), "v": n(fmt.Sprint(v)), "name": s("item " + pk)}
 }
 
-// scanBackfilled fills a table with count items and loads them with a
-// scan backfill whose overlap is 2 h: every document then has the version
-// (S − 2 h) × 10⁶ − 1, old enough for hand-made corruptions "from an hour
-// ago" to be accepted by OpenSearch.
+// scanBackfilled fills a table with count items k0… and 200 hostile ones
+// (e.loaded counts those), and loads them with a scan backfill whose
+// overlap is 2 h: every document then has the version (S − 2 h) × 10⁶ − 1,
+// old enough for hand-made corruptions "from an hour ago" to be accepted
+// by OpenSearch.
 func scanBackfilled(t *testing.T, name string, count int) *e2e {
 	e := newE2E(t, name, "", "")
 	for i := range count {
 		e.put(item(fmt.Sprintf("k%d", i), i))
 	}
+	e.loadHostile(200)
 	e.writePipeline("scan:\n  segments: 2\noverlap: 2h", "")
 	e.start()
 	if code := e.wait(60 * time.Second); code != 0 { // no stream: run ends after the backfill
@@ -120,7 +124,7 @@ func scanBackfilled(t *testing.T, name string, count int) *e2e {
 // changes win over the repaired documents.
 func TestVerifyFindsAndRepairsCorruption(t *testing.T) {
 	e := scanBackfilled(t, "verify", 20)
-	if code, r := e.verify("--recheck-after", "0s"); code != 0 || !r.Equal || r.Tables[0].Items != 20 || r.Tables[0].Docs != 20 {
+	if code, r := e.verify("--recheck-after", "0s"); code != 0 || !r.Equal || r.Tables[0].Items != 20+e.loaded || r.Tables[0].Docs != 20+e.loaded {
 		t.Fatalf("a converged index: exit %d, report %+v", code, r)
 	}
 	hourAgo := (time.Now().Unix() - 3600) * 1_000_000
@@ -163,8 +167,8 @@ func TestVerifyFindsAndRepairsCorruption(t *testing.T) {
 	e.writePipeline("scan:\n  segments: 2\noverlap: 2h\nstream:\n  start_position: LATEST", "")
 	e.start()
 	d := e.converge(60 * time.Second)
-	if d.items != 20 {
-		t.Fatalf("items %d, want 20", d.items)
+	if d.items != 20+e.loaded {
+		t.Fatalf("items %d, want %d", d.items, 20+e.loaded)
 	}
 	e.stop()
 	if code, r := e.verify("--recheck-after", "0s"); code != 0 || !r.Equal {
@@ -206,6 +210,7 @@ func TestVerifyWhileReplicating(t *testing.T) {
 	e.converge(60 * time.Second)
 
 	stop := make(chan struct{})
+	hostile := e.h.StartWorkload(e.hostile(workload.Config{Keys: 200, Pace: 40 * time.Millisecond}))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // ~10 s of updates, inserts and deletes
@@ -234,6 +239,9 @@ func TestVerifyWhileReplicating(t *testing.T) {
 	code, r := e.verify() // the default --recheck-after 5s
 	close(stop)
 	wg.Wait()
+	if err := hostile.Stop(); err != nil {
+		t.Fatalf("workload: %v", err)
+	}
 	if code != 0 || !r.Equal {
 		t.Fatalf("verify during replication: exit %d, report %+v", code, r)
 	}

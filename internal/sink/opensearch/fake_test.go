@@ -33,6 +33,7 @@ type op struct {
 type res struct {
 	status int
 	typ    string
+	reason string // "" = "reason for <id>"
 }
 
 // fakeOS is a hand-written OpenSearch: it records _bulk requests and answers
@@ -85,7 +86,11 @@ func (f *fakeOS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(&b, `{%q:{"status":%d`, ops[i].Action, it.status)
 		if it.typ != "" {
-			fmt.Fprintf(&b, `,"error":{"type":%q,"reason":"reason for %s"}`, it.typ, ops[i].ID)
+			reason := it.reason
+			if reason == "" {
+				reason = "reason for " + ops[i].ID
+			}
+			fmt.Fprintf(&b, `,"error":{"type":%q,"reason":%q}`, it.typ, reason)
 		}
 		b.WriteString("}}")
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,8 +24,10 @@ import (
 // Prepare checks that OpenSearch answers and accepts the credentials, and
 // that a literal ingest pipeline exists; then,
 // unless index_type is management_disabled, installs the index template
-// (template_file / template_content) and creates a literal index that does
-// not exist yet (with number_of_shards / number_of_replicas when set).
+// (template_file / template_content) or, without one, ddbsync's number
+// mapping template (number_mapping, numbers.go), and creates a literal index
+// that does not exist yet (with number_of_shards / number_of_replicas when
+// set, and the number mapping when ddbsync owns it).
 // Call it once, before the first Write.
 func (s *Sink) Prepare(ctx context.Context) error {
 	if err := s.checkHosts(ctx); err != nil {
@@ -42,6 +45,18 @@ func (s *Sink) Prepare(ctx context.Context) error {
 		if err := s.applyTemplate(ctx); err != nil {
 			return err
 		}
+	}
+	nt, err := numberTemplate(s.cfg, s.res)
+	if err != nil {
+		return fmt.Errorf("opensearch: %w", err)
+	}
+	if nt != nil {
+		if err := s.putNumberTemplate(ctx, nt); err != nil {
+			return err
+		}
+	} else if ownsNumberMapping(s.cfg) && !s.res.IndexTemplate().IsLiteral() {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "the index starts with a ${...} reference, so no template can match its indices: OpenSearch's dynamic mapping decides their number types; start the index with a fixed prefix",
+			slog.String(keyIndex, s.res.IndexTemplate().String()))
 	}
 	if idx := s.res.IndexTemplate(); idx.IsLiteral() {
 		return s.ensureIndex(ctx, s.res.NormalizeIndex(idx.String()))
@@ -234,15 +249,24 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 		return fmt.Errorf("opensearch: check index %s: %s", index, explainStatus(status, body))
 	}
 	var create []byte
-	settings := map[string]int{}
+	settings := map[string]any{}
 	if n := s.cfg.NumberOfShards; n > 0 {
 		settings["number_of_shards"] = n
 	}
 	if n := s.cfg.NumberOfReplicas; n >= 0 {
 		settings["number_of_replicas"] = n
 	}
+	cb := map[string]any{}
 	if len(settings) > 0 {
-		b, _ := json.Marshal(map[string]any{"settings": settings}) // ints always encode
+		cb["settings"] = settings
+	}
+	if ownsNumberMapping(s.cfg) {
+		cb["mappings"] = numberMappings()
+		maps.Copy(settings, mappingSettings())
+		cb["settings"] = settings
+	}
+	if len(cb) > 0 {
+		b, _ := json.Marshal(cb) // ints, strings and bools always encode
 		create = b
 	}
 	status, body, err = s.do(ctx, http.MethodPut, path, create)
@@ -257,4 +281,18 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 		return nil // created meanwhile by another node
 	}
 	return fmt.Errorf("opensearch: create index %s: %s", index, explainStatus(status, body))
+}
+
+// putNumberTemplate installs (or refreshes) ddbsync's number mapping
+// template. It is ddbsync's own, so it is written on every start.
+func (s *Sink) putNumberTemplate(ctx context.Context, t *indexTemplate) error {
+	status, body, err := s.do(ctx, http.MethodPut, t.path(), t.body)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("opensearch: put number mapping template %s: %s (set number_mapping: none to manage the mapping yourself)", t.name, explainStatus(status, body))
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "number mapping template installed", slog.String("template", t.name))
+	return nil
 }

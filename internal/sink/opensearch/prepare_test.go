@@ -75,22 +75,25 @@ func TestPrepare(t *testing.T) {
 		{
 			name:      "creates missing index with settings",
 			answers:   map[string]string{root: "200 {}", "PUT /orders": "200 {}"},
-			mutate:    func(c *config.OpenSearch) { c.NumberOfShards = 3; c.NumberOfReplicas = 0 },
+			mutate:    func(c *config.OpenSearch) { c.NumberOfShards = 3; c.NumberOfReplicas = 0; c.NumberMapping = "none" },
 			wantCalls: []string{"GET /", "HEAD /orders", `PUT /orders {"settings":{"number_of_replicas":0,"number_of_shards":3}}`},
 		},
 		{
 			name:      "existing index left alone",
 			answers:   map[string]string{root: "200 {}", "HEAD /orders": "200"},
+			mutate:    func(c *config.OpenSearch) { c.NumberMapping = "none" },
 			wantCalls: []string{"GET /", "HEAD /orders"},
 		},
 		{
 			name:      "created meanwhile",
 			answers:   map[string]string{root: "200 {}", "PUT /orders": `400 {"error":{"type":"resource_already_exists_exception"}}`},
+			mutate:    func(c *config.OpenSearch) { c.NumberMapping = "none" },
 			wantCalls: []string{"GET /", "HEAD /orders", "PUT /orders"},
 		},
 		{
 			name:    "create fails",
 			answers: map[string]string{root: "200 {}", "PUT /orders": `400 {"error":{"type":"invalid_index_name_exception"}}`},
+			mutate:  func(c *config.OpenSearch) { c.NumberMapping = "none" },
 			wantErr: "create index orders: 400 Bad Request: {\"error\":{\"type\":\"invalid_index_name_exception\"}}",
 		},
 		{
@@ -127,7 +130,7 @@ func TestPrepare(t *testing.T) {
 		{
 			name:      "pipeline exists",
 			answers:   map[string]string{root: "200 {}", "GET /_ingest/pipeline/enrich": `200 {"enrich":{}}`, "HEAD /orders": "200"},
-			mutate:    func(c *config.OpenSearch) { c.Pipeline = expr.MustParse("enrich") },
+			mutate:    func(c *config.OpenSearch) { c.Pipeline = expr.MustParse("enrich"); c.NumberMapping = "none" },
 			wantCalls: []string{"GET /", "GET /_ingest/pipeline/enrich", "HEAD /orders"},
 		},
 		{
@@ -222,4 +225,35 @@ func writeCA(t *testing.T, srv *httptest.Server) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestPrepareNumberMapping pins what ddbsync installs by default (the number
+// mapping, numbers.go) in the golden file testdata/template/number-mapping.golden,
+// and that a user's template, management_disabled and number_mapping: none
+// each install nothing of ddbsync's.
+func TestPrepareNumberMapping(t *testing.T) {
+	const root = "GET /"
+	ok := map[string]string{root: "200 {}", "PUT /orders": "200 {}", "PUT /_template/orders-ddbsync-numbers": "200 {}",
+		"PUT /_template/logs-ddbsync-numbers": "200 {}", "PUT /_template/orders-index-template": "200 {}"}
+	tests := []struct {
+		name   string
+		mutate func(*config.OpenSearch)
+	}{
+		{"literal index created", func(c *config.OpenSearch) { c.NumberOfShards = 1 }},
+		{"index pattern", func(c *config.OpenSearch) { c.Index = expr.MustParse("logs-%{yyyy.MM.dd}") }},
+		{"pointer pattern", func(c *config.OpenSearch) { c.Index = expr.MustParse("logs-${/tenant}") }},
+		{"no prefix: nothing to match", func(c *config.OpenSearch) { c.Index = expr.MustParse("${/tenant}") }},
+		{"user template wins", func(c *config.OpenSearch) { c.TemplateContent = `{"mappings":{}}` }},
+		{"number_mapping none", func(c *config.OpenSearch) { c.NumberMapping = "none" }},
+		{"management disabled", func(c *config.OpenSearch) { c.IndexType = "management_disabled" }},
+	}
+	var out strings.Builder
+	for _, tc := range tests {
+		calls, err := prepare(t, ok, tc.mutate)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		fmt.Fprintf(&out, "## %s\n%s\n\n", tc.name, strings.Join(calls, "\n"))
+	}
+	golden(t, "template/number-mapping.golden", []byte(out.String()))
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensearch-project/opensearch-go/v2"
@@ -43,6 +44,12 @@ type Options struct {
 	// AWSConfig holds the credentials for SigV4 signing; required when the
 	// sink has an `aws` block (build it from that block: region, role).
 	AWSConfig *aws.Config
+	// DefaultDLQFile is the dead-letter file used when dlq_file is not set
+	// (DefaultDLQPath under the state directory); its directory is created.
+	// Empty: without dlq_file a rejected document is an error.
+	DefaultDLQFile string
+	// Health is told about every dead letter (readiness); nil ignores them.
+	Health DeadLetterReporter
 }
 
 // Sink writes change events to OpenSearch. Write may be called concurrently
@@ -56,7 +63,9 @@ type Sink struct {
 	res      *bulk.Resolver
 	log      *slog.Logger
 	met      *metrics
-	dlq      *dlqFile // nil without dlq_file
+	dlq      *dlqFile // nil without dlq_file and Options.DefaultDLQFile
+	health   DeadLetterReporter
+	pinMu    sync.Mutex // one mapping pin at a time (mapping_pin.go)
 	template *indexTemplate
 	maxBody  int
 	backoff  backoff
@@ -102,10 +111,9 @@ func New(cfg *config.OpenSearch, opts Options) (*Sink, error) {
 	if s.client, err = newClient(cfg, s.rt); err != nil {
 		return nil, err
 	}
-	if cfg.DLQFile != "" {
-		if s.dlq, err = openDLQ(cfg.DLQFile); err != nil {
-			return nil, fmt.Errorf("opensearch: %w", err)
-		}
+	s.health = opts.Health
+	if s.dlq, err = openConfiguredDLQ(cfg.DLQFile, opts.DefaultDLQFile); err != nil {
+		return nil, fmt.Errorf("opensearch: %w", err)
 	}
 	return s, nil
 }

@@ -34,6 +34,7 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 		return fmt.Errorf("acquire %s: %w", key, err)
 	}
 	defer s.store.Release(context.WithoutCancel(ctx), key)
+	defer s.trackFloor(key)()
 	s.opts.Progress.ShardStarted(s.table.Name, sh.ID)
 	log.Info("reading shard", "parent", sh.Parent, "after_seq", p.Sequence, "clock_second", p.Clock.Second, "clock_count", p.Clock.Count)
 
@@ -53,6 +54,9 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			return nil
 		}
 		last = s.opts.Now()
+		if err := s.applyFloor(work, key, &p, &clock); err != nil {
+			return err
+		}
 		s.m.GetRecords.WithLabelValues(s.table.Name).Inc()
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		out, err := s.api.GetRecords(cctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(it), Limit: aws.Int32(recordsPerCall)})

@@ -26,6 +26,9 @@ type Table struct {
 	Cutoff int64
 	// Generation is the table's version generation (change.InGeneration).
 	Generation int64
+	// Floor, when set, is the table's clock floor (raised by verify
+	// --repair through run); nil means none.
+	Floor *Floor
 }
 
 // storeKey prefixes.

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/metrics"
+	"github.com/ddbsync/ddbsync/internal/source/stream"
+)
+
+// ClockFloorPath is run's admin endpoint that raises a table's clock floor
+// (verify --repair calls it; it is served on --metrics-addr).
+const ClockFloorPath = "/admin/clock-floor"
+
+// floorWait bounds how long a request waits for the shard readers to apply
+// a floor (a reader applies it after its batch in flight is acknowledged).
+const floorWait = 2 * time.Minute
+
+// ClockFloorRequest is the body of POST /admin/clock-floor.
+type ClockFloorRequest struct {
+	Table string `json:"table"`
+	// Generation is the table's version generation the floor belongs to;
+	// a run in another generation answers 409.
+	Generation int64 `json:"generation"`
+	// Floor is the version every stream version of the table must exceed.
+	Floor int64 `json:"floor"`
+}
+
+// ClockFloorResponse is the answer: the floor in effect (Floor, or a
+// higher one raised before).
+type ClockFloorResponse struct {
+	Table      string `json:"table"`
+	Generation int64  `json:"generation"`
+	Floor      int64  `json:"floor"`
+}
+
+// floors holds each table's clock floor for the whole run (it outlives
+// re-backfills) and serves the admin endpoint.
+type floors struct {
+	store checkpoint.Store
+	log   *slog.Logger
+	mu    sync.Mutex
+	by    map[string]*stream.Floor
+}
+
+func newFloors(store checkpoint.Store, log *slog.Logger) *floors {
+	return &floors{store: store, log: log, by: map[string]*stream.Floor{}}
+}
+
+// forTable returns the table's floor, starting from the one saved in the
+// state store (so a restart starts above the floors raised before).
+func (f *floors) forTable(ctx context.Context, table string) (*stream.Floor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.by[table]; ok {
+		return fl, nil
+	}
+	v, err := checkpoint.Floor(ctx, f.store, table)
+	if err != nil {
+		return nil, fmt.Errorf("read clock floor of table %s: %w", table, err)
+	}
+	fl := stream.NewFloor(v)
+	f.by[table] = fl
+	return fl, nil
+}
+
+func (f *floors) lookup(table string) *stream.Floor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.by[table]
+}
+
+// route is the admin endpoint for the metrics server.
+func (f *floors) route() metrics.Route {
+	return metrics.Route{Pattern: "POST " + ClockFloorPath, Handler: http.HandlerFunc(f.serve)}
+}
+
+// serve raises a table's floor in the running shard readers, then durably
+// in the state store; it answers once every reader applied it at a batch
+// boundary, so every stream change read from then on has a higher version.
+func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
+	var req ClockFloorRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Table == "" || req.Floor <= 0 {
+		http.Error(w, "body must be {\"table\": name, \"generation\": n, \"floor\": version > 0}", http.StatusBadRequest)
+		return
+	}
+	if !change.FloorAllowed(time.Now(), req.Floor, req.Generation) {
+		http.Error(w, fmt.Sprintf("floor %d is outside generation %d or more than %s ahead of now", req.Floor, req.Generation, change.MaxFloorAhead), http.StatusBadRequest)
+		return
+	}
+	fl := f.lookup(req.Table)
+	if fl == nil {
+		http.Error(w, fmt.Sprintf("table %s is not replicated by this process", req.Table), http.StatusNotFound)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), floorWait)
+	defer cancel()
+	gen, err := checkpoint.Generation(ctx, f.store, req.Table)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if gen != req.Generation {
+		http.Error(w, fmt.Sprintf("table %s is in version generation %d, not %d", req.Table, gen, req.Generation), http.StatusConflict)
+		return
+	}
+	// Readers first, the state store last: when run dies in between,
+	// verify gets no answer and repairs nothing, and the floor that some
+	// readers applied is already in their checkpoints, so replays agree.
+	// Once saved, shards started later and restarts begin above it.
+	eff, err := fl.Raise(ctx, req.Floor)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	if eff, err = checkpoint.RaiseFloor(ctx, f.store, req.Table, eff); err != nil {
+		http.Error(w, fmt.Sprintf("save clock floor of table %s: %v", req.Table, err), http.StatusInternalServerError)
+		return
+	}
+	f.log.Info("clock floor raised", "table", req.Table, "generation", gen, "floor", eff)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ClockFloorResponse{Table: req.Table, Generation: gen, Floor: eff})
+}
