@@ -53,6 +53,8 @@ type Harness struct {
 	Dir        string
 	// PipelinePath is the pipeline Start runs (WritePipeline sets it).
 	PipelinePath string
+	// ExtraArgs are appended to run's command line (e.g. --until-caught-up).
+	ExtraArgs []string
 	// MetricsAddr is passed to --metrics-addr ("" = no server; see EnableMetrics).
 	MetricsAddr string
 	// ExtraEnv is added to ddbsync's environment.

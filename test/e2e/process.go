@@ -48,7 +48,8 @@ func (h *Harness) Start() *Process {
 	if err != nil {
 		h.TB.Fatal(err)
 	}
-	cmd := exec.Command(Binary(h.TB), "run", "-f", h.PipelinePath, "--state-dir", h.StateDir(), "--metrics-addr", h.MetricsAddr, "--log-level", "debug")
+	args := []string{"run", "-f", h.PipelinePath, "--state-dir", h.StateDir(), "--metrics-addr", h.MetricsAddr, "--log-level", "debug"}
+	cmd := exec.Command(Binary(h.TB), append(args, h.ExtraArgs...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+h.NS.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.NS.Secret)
 	cmd.Env = append(cmd.Env, h.ExtraEnv...)

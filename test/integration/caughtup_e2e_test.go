@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,22 +28,9 @@ import (
 // cuStart runs the binary like e.start, with extra arguments to run.
 func cuStart(e *e2e, extra ...string) {
 	e.t.Helper()
-	e.runs++
-	e.logPath = filepath.Join(e.dir, fmt.Sprintf("ddbsync-%d.log", e.runs))
-	logf, err := os.Create(e.logPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	args := append([]string{"run", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state"), "--metrics-addr", e.metricsAddr, "--log-level", "debug"}, extra...)
-	cmd := exec.Command(badBin(), args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.proc = cmd
-	e.procDone = make(chan error, 1)
-	go func() { e.procDone <- cmd.Wait(); logf.Close() }()
+	e.h.ExtraArgs = extra
+	defer func() { e.h.ExtraArgs = nil }()
+	e.start()
 }
 
 // cuGet calls a metrics endpoint of the running ddbsync and decodes its JSON.
