@@ -292,10 +292,12 @@ func TestSecretsRun(t *testing.T) {
 		t.Run("AWS error (missing table), "+format, func(t *testing.T) {
 			e := newE2E(t, "secaws", "", "")
 			badCleanup(e, e.table)
-			real := e.table
-			e.table += "-nope"
+			// The pipeline names a table that does not exist (the harness
+			// writes the pipeline from its own table name).
+			real := e.h.Table
+			e.h.Table += "-nope"
 			e.writePipeline("", secSink)
-			e.table = real
+			e.h.Table = real
 			code, out := secRunToExit(t, e, format)
 			if code != 1 || !strings.Contains(out, "does not exist") {
 				t.Fatalf("exit %d, want 1 with a missing-table error:\n%s", code, out)
