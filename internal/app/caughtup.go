@@ -114,6 +114,11 @@ func (c *caughtUp) check(ctx context.Context, at time.Time, only map[string]bool
 		r.Behind = []metrics.Behind{{Why: "starting: waiting for the servers and the tables' descriptions"}}
 		return r, nil
 	}
+	for name := range only {
+		if !c.has(name) {
+			return r, fmt.Errorf("%w: %q (tables: %s)", errUnknownTable, name, strings.Join(c.names(), ", "))
+		}
+	}
 	for _, t := range tables {
 		if len(only) > 0 && !only[t.name] {
 			continue
@@ -197,6 +202,9 @@ func (c *caughtUp) refresh(ctx context.Context, only map[string]bool) error {
 	return nil
 }
 
+// errUnknownTable: the request names a table this run does not replicate.
+var errUnknownTable = errors.New("table is not replicated by this run")
+
 // maxCaughtUpTimeout bounds ?timeout= of one request.
 const maxCaughtUpTimeout = 30 * time.Minute
 
@@ -227,16 +235,13 @@ func (c *caughtUp) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			only[name] = true
 		}
 	}
-	for name := range only {
-		if !c.has(name) && c.isStarted() {
-			metrics.WriteJSON(w, http.StatusNotFound, CaughtUpReport{At: at, Error: fmt.Sprintf("table %q is not replicated by this run (tables: %s)", name, strings.Join(c.names(), ", "))})
-			return
-		}
-	}
 	r, err := c.wait(req.Context(), at, only, time.Now().Add(timeout))
 	switch {
 	case errors.Is(err, context.Canceled):
 		return
+	case errors.Is(err, errUnknownTable):
+		r.CaughtUp, r.Error = false, err.Error()
+		metrics.WriteJSON(w, http.StatusNotFound, r)
 	case err != nil:
 		r.CaughtUp, r.Error = false, err.Error()
 		metrics.WriteJSON(w, http.StatusServiceUnavailable, r)
@@ -245,11 +250,6 @@ func (c *caughtUp) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	default:
 		metrics.WriteJSON(w, http.StatusServiceUnavailable, r)
 	}
-}
-
-func (c *caughtUp) isStarted() bool {
-	_, started := c.snapshot()
-	return started
 }
 
 func (c *caughtUp) has(name string) bool {
