@@ -38,6 +38,8 @@ type tableRun struct {
 	local    bool
 	stateDir string
 	sweeper  Sweeper // nil without an opensearch sink
+
+	guard *indexGuard // nil: indices are not watched
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -48,7 +50,7 @@ func (t *tableRun) run(ctx context.Context) error {
 	sweep := false
 	var rebackfills []time.Time
 	for {
-		err := t.runOnce(ctx, sweep)
+		err := t.guard.around(ctx, func(ctx context.Context) error { return t.runOnce(ctx, sweep) })
 		var gap *stream.GapError
 		if !errors.As(err, &gap) {
 			return err
