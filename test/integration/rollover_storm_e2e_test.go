@@ -203,6 +203,9 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	if strings.Contains(log, "STREAM GAP") || strings.Contains(log, "stream gap") {
 		t.Fatalf("a gap was reported during a rollover storm:\n%s", grepLog(log, "gap"))
 	}
+	if strings.Contains(log, "every record of the shard is trimmed") {
+		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", grepLog(log, "trimmed"))
+	}
 	code, metrics := httpGet(t, "http://"+run.metricsAddr+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics %d", code)

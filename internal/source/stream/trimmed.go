@@ -121,7 +121,13 @@ func (s *Source) onTrimmed(ctx context.Context, sh shardInfo, p checkpoint.Progr
 	verdict, proof := decideTrimmed(e, s.opts.TrimmedBound)
 	if verdict == trimRetry {
 		wait := retry.Backoff(t.attempts-1, s.opts.PollMin, trimmedRetryCeiling)
-		log.Warn("shard answered TrimmedDataAccessException; reading again with a fresh iterator",
+		// The first answer is routine on DynamoDB Local (a shard read while
+		// empty); one that persists deserves attention.
+		level := slog.LevelInfo
+		if t.attempts > 1 {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "shard answered TrimmedDataAccessException; reading again with a fresh iterator",
 			"after_seq", p.Sequence, "attempt", t.attempts, "failing_for", e.Failing.Round(time.Millisecond), "wait", wait, "err", cause)
 		return false, sleep(ctx, wait)
 	}
