@@ -65,9 +65,9 @@ func newIndexWatches(ctx context.Context, p *config.Pipeline) ([]indexWatcher, e
 	return out, nil
 }
 
-// guardSink returns sink with every acknowledged batch observed: a batch
-// that wrote to an index name new to the table has its UUID learned at
-// once, before the checkpoint moves past it.
+// guardSink returns sink with every acknowledged batch observed: when the
+// table writes to an index whose UUID is not learned yet, it is learned at
+// once, before the checkpoint moves past the batch.
 func (g *indexGuard) guardSink(sink Sink) Sink {
 	if g == nil || len(g.watches) == 0 {
 		return sink

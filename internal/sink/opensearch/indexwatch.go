@@ -157,27 +157,33 @@ func (w *IndexWatch) table(name string) *watched {
 }
 
 // Observe records the index names a batch of table's events was written
-// to, and reports whether one of them is new (Check then learns its UUID).
+// to, and reports whether one of the table's names has no UUID learned yet
+// (a new name, or a literal index that did not exist at the last check):
+// the caller then calls Check at once, while the documents just written
+// are there, so a deletion right after the first write is not missed.
 // Events whose index cannot be resolved are the sink's business.
-func (w *IndexWatch) Observe(table string, events []change.Event) (fresh bool) {
+func (w *IndexWatch) Observe(table string, events []change.Event) (unlearned bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	t := w.table(table)
-	if w.index.IsLiteral() {
-		return false
-	}
-	for i := range events {
-		n, err := w.index.Eval(&events[i])
-		if err != nil || n == "" {
-			continue
-		}
-		n = w.norm(n)
-		if _, ok := t.names[n]; !ok {
-			t.names[n] = nil
-			fresh = true
+	if !w.index.IsLiteral() {
+		for i := range events {
+			n, err := w.index.Eval(&events[i])
+			if err != nil || n == "" {
+				continue
+			}
+			n = w.norm(n)
+			if _, ok := t.names[n]; !ok {
+				t.names[n] = nil
+			}
 		}
 	}
-	return fresh
+	for _, known := range t.names {
+		if known == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Check asks OpenSearch for the UUIDs behind every index name table wrote

@@ -124,16 +124,16 @@ func TestIndexWatchObservesResolvedNames(t *testing.T) {
 	w := newIndexWatch(expr.MustParse(`${getMetadata("table_name")}`), identity, f.get)
 	ctx := context.Background()
 	if !w.Observe("a", []change.Event{{Table: "a"}}) {
-		t.Fatal("a new index name was not reported fresh")
-	}
-	if w.Observe("a", []change.Event{{Table: "a"}}) {
-		t.Fatal("a known index name was reported fresh")
+		t.Fatal("a new index name was not reported unlearned")
 	}
 	w.Observe("b", []change.Event{{Table: "b"}})
 	for _, table := range []string{"a", "b"} {
 		if err := w.Check(ctx, table); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if w.Observe("a", []change.Event{{Table: "a"}}) {
+		t.Fatal("a learned index name was reported unlearned")
 	}
 	f.set("a", map[string]string{"a": "ua2"})
 	var gap *IndexGapError
@@ -160,5 +160,32 @@ func TestParseUUIDs(t *testing.T) {
 	}
 	if _, _, err = parseUUIDs(503, nil); err == nil {
 		t.Fatal("503 must be an error")
+	}
+}
+
+// TestIndexWatchLiteralLearnedAfterFirstWrite: a literal index that did not
+// exist at the first check is reported unlearned after a write, until a
+// check learns it.
+func TestIndexWatchLiteralLearnedAfterFirstWrite(t *testing.T) {
+	f := &fakeIndices{names: map[string]map[string]string{}}
+	w := newIndexWatch(expr.MustParse("idx"), identity, f.get)
+	ctx := context.Background()
+	if err := w.Check(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	f.set("idx", map[string]string{"idx": "u1"}) // created by the first write
+	if !w.Observe("t", []change.Event{{Table: "t"}}) {
+		t.Fatal("an index never learned was not reported unlearned")
+	}
+	if err := w.Check(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if w.Observe("t", []change.Event{{Table: "t"}}) {
+		t.Fatal("a learned index was reported unlearned")
+	}
+	f.set("idx", nil)
+	var gap *IndexGapError
+	if err := w.Check(ctx, "t"); !errors.As(err, &gap) {
+		t.Fatalf("check after deletion = %v, want a gap", err)
 	}
 }

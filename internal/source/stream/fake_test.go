@@ -31,9 +31,12 @@ type fakeStreams struct {
 	// localEmpty emulates DynamoDB Local: an iterator taken at TRIM_HORIZON
 	// while the shard is empty answers TrimmedDataAccessException once the
 	// shard holds records.
-	localEmpty  bool
-	calls       []string // GetShardIterator calls: "shard type seq"
-	trimAnswers int      // TrimmedDataAccessException answers given
+	localEmpty bool
+	// unlisted hides shards from DescribeStream (they still answer reads);
+	// unlistOnTrim hides a shard at its first trimmed GetRecords answer.
+	unlisted, unlistOnTrim map[string]bool
+	calls                  []string // GetShardIterator calls: "shard type seq"
+	trimAnswers            int      // TrimmedDataAccessException answers given
 }
 
 type fakeShard struct {
@@ -80,6 +83,9 @@ func (f *fakeStreams) DescribeStream(_ context.Context, in *dynamodbstreams.Desc
 	defer f.mu.Unlock()
 	d := &types.StreamDescription{StreamStatus: types.StreamStatusEnabled}
 	for _, s := range f.shards {
+		if f.unlisted[s.id] {
+			continue
+		}
 		start := "1"
 		if v, ok := f.start[s.id]; ok {
 			start = v
@@ -139,6 +145,9 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 		return nil, &types.ResourceNotFoundException{Message: aws.String("Invalid ShardId in ShardIterator")}
 	}
 	if f.trimmed[id] || f.trimReads[id] > 0 || emptyIter && len(sh.records) > 0 {
+		if f.unlistOnTrim[id] {
+			f.unlisted = map[string]bool{id: true}
+		}
 		if f.trimReads[id] > 0 {
 			f.trimReads[id]--
 		}

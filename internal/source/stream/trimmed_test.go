@@ -105,6 +105,12 @@ func TestTrimmedScenarios(t *testing.T) {
 				seedCheckpoint(t, f, st)
 				f.start = map[string]string{"s1": "900000000000000000000"}
 			}, bound: time.Hour, want: gap},
+		{name: "shard gone from the listing while not drained: gap at once",
+			setup: func(f *fakeStreams, st checkpoint.Store) {
+				seedCheckpoint(t, f, st)
+				f.trimReads = map[string]int{"s1": 1000}
+				f.unlistOnTrim = map[string]bool{"s1": true}
+			}, bound: time.Hour, want: gap},
 		{name: "open shard, fresh iterators fail past the bound",
 			setup: func(f *fakeStreams, _ checkpoint.Store) { f.trimmed = map[string]bool{"s1": true} },
 			bound: 50 * time.Millisecond, want: gap},
