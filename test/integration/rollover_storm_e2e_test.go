@@ -5,10 +5,12 @@ package integration
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +37,7 @@ func newStorm(t *testing.T, blocks map[string]string, preload map[string]int, qu
 	t.Helper()
 	key := fmt.Sprintf("storm%d", time.Now().UnixNano()%1e9)
 	var out []*stormTable
-	for _, name := range sortedKeys(blocks) {
+	for _, name := range slices.Sorted(maps.Keys(blocks)) {
 		e := newE2EWithKey(t, name, "", "", key, "stormsecret", "us-east-1")
 		st := &stormTable{e2e: e, block: blocks[name], preload: preload[name]}
 		for _, q := range quiet {
@@ -44,21 +46,6 @@ func newStorm(t *testing.T, blocks map[string]string, preload map[string]int, qu
 		out = append(out, st)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
 }
 
 // writeStormPipeline writes one pipeline per table into one file, run by
@@ -183,7 +170,7 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	// still scanning, so their writes overlap the backfill.
 	for _, st := range tables {
 		if !strings.Contains(st.block, "scan:") {
-			waitLogLine(t, run, 30*time.Second, "reading shard", st.table)
+			stormWaitLog(t, run, 30*time.Second, "reading shard", st.table)
 		}
 	}
 	stop := make(chan struct{})
@@ -196,17 +183,17 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	}
 	select {
 	case err := <-run.procDone:
-		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, tail(run.log(), 4000))
+		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, stormTail(run.log(), 4000))
 	default:
 	}
 	log := run.log()
 	if strings.Contains(log, "STREAM GAP") || strings.Contains(log, "stream gap") {
-		t.Fatalf("a gap was reported during a rollover storm:\n%s", grepLog(log, "gap"))
+		t.Fatalf("a gap was reported during a rollover storm:\n%s", stormGrep(log, "gap"))
 	}
 	if strings.Contains(log, "every record of the shard is trimmed") {
-		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", grepLog(log, "trimmed"))
+		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", stormGrep(log, "trimmed"))
 	}
-	code, metrics := httpGet(t, "http://"+run.metricsAddr+"/metrics")
+	code, metrics := stormHTTPGet(t, "http://"+run.metricsAddr+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics %d", code)
 	}
@@ -215,7 +202,7 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 			t.Fatalf("gap counted: %s", line)
 		}
 	}
-	if code, body := httpGet(t, "http://"+run.metricsAddr+"/readyz"); code != 200 {
+	if code, body := stormHTTPGet(t, "http://"+run.metricsAddr+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d %s", code, body)
 	}
 	// The storm must have produced what it is about: Local's trimmed
@@ -228,8 +215,8 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	}
 }
 
-// waitLogLine waits for a log line holding every one of words.
-func waitLogLine(t *testing.T, e *e2e, timeout time.Duration, words ...string) {
+// stormWaitLog waits for a log line holding every one of words.
+func stormWaitLog(t *testing.T, e *e2e, timeout time.Duration, words ...string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -243,13 +230,13 @@ func waitLogLine(t *testing.T, e *e2e, timeout time.Duration, words ...string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q within %s:\n%s", words, timeout, tail(e.log(), 4000))
+			t.Fatalf("no log line with %q within %s:\n%s", words, timeout, stormTail(e.log(), 4000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func httpGet(t *testing.T, url string) (int, string) {
+func stormHTTPGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -260,17 +247,17 @@ func httpGet(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func grepLog(log, word string) string {
+func stormGrep(log, word string) string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(strings.ToLower(l), word) {
 			out = append(out, l)
 		}
 	}
-	return tail(strings.Join(out, "\n"), 4000)
+	return stormTail(strings.Join(out, "\n"), 4000)
 }
 
-func tail(s string, n int) string {
+func stormTail(s string, n int) string {
 	if len(s) > n {
 		return "..." + s[len(s)-n:]
 	}
