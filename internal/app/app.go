@@ -89,6 +89,10 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		streams := dynamodbstreams.NewFromConfig(awsCfg)
 		s3c := s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != "" })
 		envLocal := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
+		watches, err := newIndexWatches(ctx, p)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
 		for _, t := range p.Source.Tables {
 			local := envLocal || t.LocalARN() // DynamoDB Local's ARNs: address the table by name
 			var info tableInfo
@@ -119,8 +123,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
-			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor,
-				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: sink,
+			guard := &indexGuard{table: info.Name, watches: watches, m: streamMetrics, log: o.Logger.With("pipeline", p.Name), every: indexCheckEvery}
+			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor, guard: guard,
+				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: guard.guardSink(sink),
 				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 				skipOldImages: !needsOldImages(p, info), progress: progress,

@@ -43,6 +43,8 @@ type tableRun struct {
 	// stream events need not carry old images (see checkStreamView).
 	skipOldImages bool
 	progress      *metrics.Progress // caught-up tips and phase (nil: not tracked)
+
+	guard *indexGuard // nil: indices are not watched
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -53,7 +55,7 @@ func (t *tableRun) run(ctx context.Context) error {
 	sweep := false
 	var rebackfills []time.Time
 	for {
-		err := t.runOnce(ctx, sweep)
+		err := t.guard.around(ctx, func(ctx context.Context) error { return t.runOnce(ctx, sweep) })
 		var gap *stream.GapError
 		if !errors.As(err, &gap) {
 			return err

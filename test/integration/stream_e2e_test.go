@@ -190,6 +190,10 @@ func TestTrimmedStreamFailsLoudly(t *testing.T) {
 	if !strings.Contains(e.log(), "STREAM GAP") {
 		t.Fatalf("log does not say STREAM GAP:\n%s", e.log())
 	}
+	// The gap comes with its proof: the first trimmed answer alone is never one.
+	if !strings.Contains(e.log(), "a fresh iterator on the closed shard still cannot read past") {
+		t.Fatalf("the gap does not give the trimmed-data proof:\n%s", e.log())
+	}
 }
 
 // TestMetricsAndHealth: /metrics counts what was read and written,

@@ -17,7 +17,8 @@ const maxDescribePages = 10_000
 type shardInfo struct {
 	ID     string
 	Parent string
-	Closed bool // has an EndingSequenceNumber
+	Closed bool   // has an EndingSequenceNumber
+	Start  string // StartingSequenceNumber ("" when not given)
 }
 
 // listShards returns every shard of the stream, paging DescribeStream.
@@ -55,8 +56,12 @@ func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
 				continue
 			}
 			seen[id] = true
-			closed := sh.SequenceNumberRange != nil && sh.SequenceNumberRange.EndingSequenceNumber != nil
-			out = append(out, shardInfo{ID: id, Parent: aws.ToString(sh.ParentShardId), Closed: closed})
+			info := shardInfo{ID: id, Parent: aws.ToString(sh.ParentShardId)}
+			if r := sh.SequenceNumberRange; r != nil {
+				info.Closed = r.EndingSequenceNumber != nil
+				info.Start = aws.ToString(r.StartingSequenceNumber)
+			}
+			out = append(out, info)
 		}
 		next := d.LastEvaluatedShardId
 		if next == nil || (start != nil && *next == *start) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,23 @@ type fakeStreams struct {
 	mu      sync.Mutex
 	shards  []*fakeShard
 	trimmed map[string]bool // shard → every read hits TrimmedDataAccessException
-	calls   []string        // GetShardIterator calls: "shard type seq"
+	// trimIter counts GetShardIterator calls on a shard that still answer
+	// TrimmedDataAccessException (AWS answers so for a trimmed checkpoint).
+	trimIter map[string]int
+	// trimReads counts GetRecords calls on a shard that still answer
+	// TrimmedDataAccessException.
+	trimReads map[string]int
+	// start overrides a shard's StartingSequenceNumber in the listing.
+	start map[string]string
+	// localEmpty emulates DynamoDB Local: an iterator taken at TRIM_HORIZON
+	// while the shard is empty answers TrimmedDataAccessException once the
+	// shard holds records.
+	localEmpty bool
+	// unlisted hides shards from DescribeStream (they still answer reads);
+	// unlistOnTrim hides a shard at its first trimmed GetRecords answer.
+	unlisted, unlistOnTrim map[string]bool
+	calls                  []string // GetShardIterator calls: "shard type seq"
+	trimAnswers            int      // TrimmedDataAccessException answers given
 }
 
 type fakeShard struct {
@@ -43,12 +60,12 @@ var seqCounter int64 = 100000000000000000
 func (f *fakeStreams) put(shard, op, pk string, val string, created int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	seqCounter++
+	seq := atomic.AddInt64(&seqCounter, 1)
 	r := types.Record{
 		EventName: types.OperationType(op),
 		Dynamodb: &types.StreamRecord{
 			Keys:                        map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}},
-			SequenceNumber:              aws.String(strconv.FormatInt(seqCounter, 10)),
+			SequenceNumber:              aws.String(strconv.FormatInt(seq, 10)),
 			ApproximateCreationDateTime: aws.Time(time.Unix(created, 0)),
 		},
 	}
@@ -66,7 +83,14 @@ func (f *fakeStreams) DescribeStream(_ context.Context, in *dynamodbstreams.Desc
 	defer f.mu.Unlock()
 	d := &types.StreamDescription{StreamStatus: types.StreamStatusEnabled}
 	for _, s := range f.shards {
-		sh := types.Shard{ShardId: aws.String(s.id), SequenceNumberRange: &types.SequenceNumberRange{StartingSequenceNumber: aws.String("1")}}
+		if f.unlisted[s.id] {
+			continue
+		}
+		start := "1"
+		if v, ok := f.start[s.id]; ok {
+			start = v
+		}
+		sh := types.Shard{ShardId: aws.String(s.id), SequenceNumberRange: &types.SequenceNumberRange{StartingSequenceNumber: aws.String(start)}}
 		if s.parent != "" {
 			sh.ParentShardId = aws.String(s.parent)
 		}
@@ -87,7 +111,11 @@ func (f *fakeStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.Ge
 	if sh == nil {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("no shard " + id)}
 	}
-	if f.trimmed[id] {
+	if f.trimmed[id] || f.trimIter[id] > 0 {
+		if f.trimIter[id] > 0 {
+			f.trimIter[id]--
+		}
+		f.trimAnswers++
 		return nil, &types.TrimmedDataAccessException{Message: aws.String("trimmed")}
 	}
 	pos := 0
@@ -98,17 +126,40 @@ func (f *fakeStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.Ge
 			}
 		}
 	}
-	return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String(fmt.Sprintf("%s@%d", id, pos))}, nil
+	it := fmt.Sprintf("%s@%d", id, pos)
+	if f.localEmpty && in.ShardIteratorType == types.ShardIteratorTypeTrimHorizon && len(sh.records) == 0 {
+		it += "@empty"
+	}
+	return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String(it)}, nil
 }
 
 func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	id, posText, _ := strings.Cut(aws.ToString(in.ShardIterator), "@")
-	pos, _ := strconv.Atoi(posText)
+	parts := strings.Split(aws.ToString(in.ShardIterator), "@")
+	id := parts[0]
+	pos, _ := strconv.Atoi(parts[1])
+	emptyIter := len(parts) == 3
 	sh := f.shard(id)
-	if f.trimmed[id] {
-		return nil, &types.TrimmedDataAccessException{Message: aws.String("trimmed")}
+	if sh == nil {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("Invalid ShardId in ShardIterator")}
+	}
+	if f.trimmed[id] || f.trimReads[id] > 0 || emptyIter && len(sh.records) > 0 {
+		if f.unlistOnTrim[id] {
+			f.unlisted = map[string]bool{id: true}
+		}
+		if f.trimReads[id] > 0 {
+			f.trimReads[id]--
+		}
+		f.trimAnswers++
+		return nil, &types.TrimmedDataAccessException{Message: aws.String("The operation attempted to read past the oldest stream record in a shard.")}
+	}
+	if emptyIter {
+		next := aws.ToString(in.ShardIterator)
+		if sh.closed {
+			return &dynamodbstreams.GetRecordsOutput{}, nil
+		}
+		return &dynamodbstreams.GetRecordsOutput{NextShardIterator: aws.String(next)}, nil
 	}
 	end := min(len(sh.records), pos+2) // small pages exercise paging
 	out := &dynamodbstreams.GetRecordsOutput{Records: append([]types.Record(nil), sh.records[pos:end]...)}
@@ -116,4 +167,11 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 		out.NextShardIterator = aws.String(fmt.Sprintf("%s@%d", id, end))
 	}
 	return out, nil
+}
+
+// trimmedAnswers is how many TrimmedDataAccessException answers were given.
+func (f *fakeStreams) trimmedAnswers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.trimAnswers
 }

@@ -2,9 +2,7 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,18 +36,30 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 	s.opts.Progress.ShardStarted(s.table.Name, sh.ID)
 	log.Info("reading shard", "parent", sh.Parent, "after_seq", p.Sequence, "clock_second", p.Clock.Second, "clock_count", p.Clock.Count)
 
-	it, err := s.iterator(ctx, sh.ID, p.Sequence)
-	var gap *GapError
-	if errors.As(err, &gap) && s.trimmedBeforeCutoff(p, from) {
-		return s.completeTrimmed(work, key, p, log)
-	}
-	if err != nil {
-		return stopped(ctx, err)
-	}
 	clock := p.Clock
 	delay := time.Duration(0)
 	var last time.Time
+	var trim trimState
+	it := "" // "" = take a fresh iterator from the checkpoint first
 	for {
+		if it == "" {
+			trim.took()
+			var err error
+			it, err = s.iterator(ctx, sh.ID, p.Sequence)
+			if err != nil && classify(err) == classTrimmed {
+				done, err := s.onTrimmed(ctx, sh, p, from, &trim, err, log)
+				if done {
+					return s.completeTrimmed(work, key, p)
+				}
+				if err != nil {
+					return stopped(ctx, err)
+				}
+				continue
+			}
+			if err != nil {
+				return stopped(ctx, err)
+			}
+		}
 		if err := sleep(ctx, delay-s.opts.Now().Sub(last)); err != nil {
 			return nil
 		}
@@ -68,20 +78,25 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			switch classify(err) {
 			case classExpired:
 				log.Info("shard iterator expired; refreshing", "after_seq", p.Sequence)
-				if it, err = s.iterator(ctx, sh.ID, p.Sequence); err != nil {
-					return stopped(ctx, err)
-				}
+				it = ""
 				continue
 			case classRetry:
 				delay = retry.Backoff(3, s.opts.PollMin, 10*time.Second)
 				log.Warn("get records failed; retrying", "wait", delay, "err", err)
 				continue
 			case classTrimmed:
-				if s.trimmedBeforeCutoff(p, from) {
-					return s.completeTrimmed(work, key, p, log)
+				// Never "done" on this answer alone (DESIGN §2.9): read
+				// again from the checkpoint until it reads or proof shows
+				// the records are gone.
+				it = ""
+				done, err := s.onTrimmed(ctx, sh, p, from, &trim, err, log)
+				if done {
+					return s.completeTrimmed(work, key, p)
 				}
-				s.m.Gaps.WithLabelValues(s.table.Name, "trimmed").Inc()
-				return &GapError{Table: s.table.Name, Shard: sh.ID, Reason: fmt.Sprintf("records after sequence %q were trimmed before they were read", p.Sequence), Err: err}
+				if err != nil {
+					return stopped(ctx, err)
+				}
+				continue
 			case classMissing:
 				s.m.Gaps.WithLabelValues(s.table.Name, "shard_missing").Inc()
 				return &GapError{Table: s.table.Name, Shard: sh.ID, Reason: "shard no longer exists", Err: err}
@@ -89,6 +104,7 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 				return fmt.Errorf("get records on table %s shard %s: %w", s.table.Name, sh.ID, err)
 			}
 		}
+		trim.readOK()
 		events, err := s.events(out.Records, from, &clock)
 		if err != nil {
 			return fmt.Errorf("table %s shard %s: %w", s.table.Name, sh.ID, err)
@@ -162,7 +178,8 @@ func (s *Source) events(records []types.Record, from int64, clock *change.Clock)
 }
 
 // iterator returns a shard iterator after seq, or at TRIM_HORIZON when the
-// shard has no checkpoint yet (records before the cutoff are skipped).
+// shard has no checkpoint yet (records before the cutoff are skipped). A
+// TrimmedDataAccessException is returned as is, for onTrimmed to judge.
 func (s *Source) iterator(ctx context.Context, shard, seq string) (string, error) {
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(s.table.StreamARN), ShardId: aws.String(shard)}
 	if seq != "" {
@@ -180,8 +197,7 @@ func (s *Source) iterator(ctx context.Context, shard, seq string) (string, error
 	case err == nil:
 		return aws.ToString(out.ShardIterator), nil
 	case classify(err) == classTrimmed:
-		s.m.Gaps.WithLabelValues(s.table.Name, "checkpoint_expired").Inc()
-		return "", &GapError{Table: s.table.Name, Shard: shard, Reason: fmt.Sprintf("checkpoint sequence %q is older than the stream's retention", seq), Err: err}
+		return "", err // the reader decides (onTrimmed)
 	case classify(err) == classMissing:
 		s.m.Gaps.WithLabelValues(s.table.Name, "shard_missing").Inc()
 		return "", &GapError{Table: s.table.Name, Shard: shard, Reason: "shard no longer exists", Err: err}
@@ -198,18 +214,8 @@ func stopped(ctx context.Context, err error) error {
 	return err
 }
 
-// trimmedBeforeCutoff reports whether trimmed records of a shard read from
-// TRIM_HORIZON (no checkpoint yet) can only be older than the cutoff: the
-// stream trims after 24 h, so when the cutoff is younger than that, every
-// trimmed record predates it and would have been skipped anyway. (AWS then
-// starts at the oldest record left; DynamoDB Local answers
-// TrimmedDataAccessException instead.) With a checkpoint, trimming is a gap.
-func (s *Source) trimmedBeforeCutoff(p checkpoint.Progress, from int64) bool {
-	return p.Sequence == "" && from > 0 && s.opts.Now().Add(-retention).Unix() < from
-}
-
-// completeTrimmed marks a shard whose records all predate the cutoff done.
-func (s *Source) completeTrimmed(ctx context.Context, key string, p checkpoint.Progress, log *slog.Logger) error {
-	log.Info("shard holds only trimmed records older than the cutoff; nothing to apply")
+// completeTrimmed marks a shard done whose records are proven trimmed and
+// all older than the cutoff (onTrimmed): there is nothing to apply.
+func (s *Source) completeTrimmed(ctx context.Context, key string, p checkpoint.Progress) error {
 	return s.store.Complete(ctx, key, p)
 }

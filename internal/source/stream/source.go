@@ -24,7 +24,11 @@ type Options struct {
 	// Grace is how long an acknowledgement in flight may finish after a
 	// stop was requested (default 30s).
 	Grace time.Duration
-	Now   func() time.Time
+	// TrimmedBound is how long fresh iterators may keep answering
+	// TrimmedDataAccessException before the records are taken as gone
+	// (default trimmedBound, 5 minutes).
+	TrimmedBound time.Duration
+	Now          func() time.Time
 	// Progress, when set, learns the phase and every shard's applied tip
 	// (the caught-up signal and /readyz).
 	Progress *metrics.Progress
@@ -45,6 +49,9 @@ func (o *Options) defaults() {
 	}
 	if o.Grace == 0 {
 		o.Grace = 30 * time.Second
+	}
+	if o.TrimmedBound == 0 {
+		o.TrimmedBound = trimmedBound
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -40,7 +40,7 @@ func newTestSource(t *testing.T, api API, store checkpoint.Store, start string) 
 	t.Helper()
 	table := Table{Name: "t", StreamARN: "arn:stream", Key: ddbjson.Key{Partition: "pk"}, StartPosition: start, ViewOnRemove: "NEW_IMAGE"}
 	return New(api, store, table, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil,
-		Options{PollMin: time.Millisecond, PollMax: 5 * time.Millisecond, ListEvery: 5 * time.Millisecond, FastList: time.Millisecond})
+		Options{PollMin: time.Millisecond, PollMax: 5 * time.Millisecond, ListEvery: 5 * time.Millisecond, FastList: time.Millisecond, TrimmedBound: 100 * time.Millisecond})
 }
 
 // runUntil runs the source until cond holds, then stops it.
@@ -213,10 +213,11 @@ func TestBackfillOlderThanRetentionIsAGap(t *testing.T) {
 	}
 }
 
-// TestTrimmedBeforeCutoffIsNotAGap: after a backfill, a shard read from
-// TRIM_HORIZON whose records are trimmed holds only records older than
-// the cutoff (trimming takes 24 h): it is done, not a gap; a shard with a
-// checkpoint that hits trimmed records is still a gap.
+// TestTrimmedBeforeCutoffIsNotAGap: after a backfill, a closed shard read
+// from TRIM_HORIZON whose records are proven trimmed (a fresh iterator
+// still fails) holds only records older than the cutoff (trimming takes
+// 24 h): it is done, not a gap; a shard with a checkpoint that keeps
+// hitting trimmed records is still a gap.
 func TestTrimmedBeforeCutoffIsNotAGap(t *testing.T) {
 	f := &fakeStreams{shards: []*fakeShard{{id: "old", closed: true}, {id: "new", parent: "old"}}, trimmed: map[string]bool{"old": true}}
 	f.put("new", "INSERT", "a", "1", 2000)
