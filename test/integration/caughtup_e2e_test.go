@@ -420,3 +420,30 @@ func TestStartupWaitsForDynamoDB(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestCaughtUpEmptyTable: a table nobody wrote to is caught up (DynamoDB
+// Local answers TrimmedDataAccessException for an empty shard), and so is
+// one whose only new shard after a rollover stays empty.
+func TestCaughtUpEmptyTable(t *testing.T) {
+	e := newE2E(t, "cuempty", "", "")
+	e.metricsAddr = freeAddr(t)
+	e.writePipeline("", "")
+	e.start()
+	cuWaitUp(t, e)
+	code, body := cuGet(t, e, "/caughtup?timeout=30s")
+	if code != 200 || body["caught_up"] != true {
+		t.Fatalf("empty table: /caughtup = %d %v\n%s", code, body, e.log())
+	}
+	for i := 0; i < 10; i++ {
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("k%d", i)), "v": n(fmt.Sprint(i))})
+	}
+	e.testControl(map[string]types.AttributeValue{"ACTION": s("ROLLOVER")})
+	code, body = cuGet(t, e, "/caughtup?timeout=30s")
+	if code != 200 || body["caught_up"] != true {
+		t.Fatalf("empty child after a rollover: /caughtup = %d %v\n%s", code, body, e.log())
+	}
+	cuMustCompare(t, e, "empty child")
+	if code := e.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
