@@ -13,6 +13,7 @@ import (
 // ARN from the harness) into one OpenSearch index.
 type Pipeline struct {
 	Name       string // pipeline name (default "e2e")
+	Table      string // the table the pipeline names (default the harness's table)
 	TableBlock string // YAML of the table entry after table_arn (default: stream from TRIM_HORIZON)
 	Host       string // the sink's host (default the stack's OpenSearch)
 	Index      string // the sink's index (default the harness's index)
@@ -28,6 +29,9 @@ func (h *Harness) WritePipeline(p Pipeline) string {
 	}
 	if p.TableBlock == "" {
 		p.TableBlock = "stream:\n  start_position: TRIM_HORIZON"
+	}
+	if p.Table == "" {
+		p.Table = h.Table
 	}
 	if p.Host == "" {
 		p.Host = h.OpenSearch
@@ -50,7 +54,7 @@ func (h *Harness) WritePipeline(p Pipeline) string {
         index: "%s"
         flush_timeout: 1s
 %s
-`, p.Name, h.NS.Region, h.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, p.Index, Indent(p.SinkExtra, 8))
+`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, p.Index, Indent(p.SinkExtra, 8))
 	h.PipelinePath = filepath.Join(h.Dir, "pipeline.yaml")
 	if err := os.WriteFile(h.PipelinePath, []byte(y), 0o644); err != nil {
 		h.TB.Fatal(err)

@@ -103,7 +103,7 @@ func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 	if sinkExtra != "" {
 		extra += "\n" + sinkExtra
 	}
-	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", TableBlock: tableBlock, SinkExtra: extra})
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Table: e.table, TableBlock: tableBlock, SinkExtra: extra})
 }
 
 // indent indents every line of s by n spaces.
