@@ -106,9 +106,6 @@ func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", TableBlock: tableBlock, SinkExtra: extra})
 }
 
-// indent indents every line of s by n spaces.
-func indent(s string, n int) string { return shared.Indent(s, n) }
-
 // start runs the ddbsync binary in the background.
 func (e *e2e) start() {
 	e.t.Helper()

@@ -4,8 +4,6 @@ package integration
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,27 +23,7 @@ import (
 // with (parsed by the product's own config loader).
 func (e *e2e) placedPipeline(tableBlock, index, documentID, routing string) *config.OpenSearch {
 	e.t.Helper()
-	y := fmt.Sprintf(`version: "2"
-e2e:
-  source:
-    dynamodb:
-      tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
-        region: %s
-  sink:
-    - opensearch:
-        hosts: ["%s"]
-        index: '%s'
-        document_id: '%s'
-        routing: '%s'
-        flush_timeout: 1s
-`, e.region, e.table, indent(tableBlock, 10), e.region, e.os, index, documentID, routing)
-	e.pipeline = filepath.Join(e.dir, "pipeline.yaml")
-	if err := os.WriteFile(e.pipeline, []byte(y), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{TableBlock: tableBlock, Index: index, DocumentID: documentID, Routing: routing})
 	f, err := config.Load(e.pipeline, func(string) (string, bool) { return "", false })
 	if err != nil {
 		e.t.Fatal(err)
@@ -296,9 +274,10 @@ func TestIDsUnambiguousKeys(t *testing.T) {
 func TestIDsRunChecksStreamView(t *testing.T) {
 	e := newE2E(t, "newimage", "", "")
 	// Swap the harness's table for one with a NEW_IMAGE stream (the
-	// harness's cleanup drops e.table; drop the first one here).
+	// harness's pipeline and cleanup use h.Table; drop the first one here).
 	first := e.table
 	e.table = first + "-ni"
+	e.h.Table = e.table
 	if _, err := e.ddb.DeleteTable(e.ctx, &dynamodb.DeleteTableInput{TableName: aws.String(first)}); err != nil {
 		t.Fatal(err)
 	}

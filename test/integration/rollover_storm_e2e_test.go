@@ -8,8 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // stormTable is one table of a storm and how its pipeline reads it.
@@ -52,32 +52,11 @@ func newStorm(t *testing.T, blocks map[string]string, preload map[string]int, qu
 // the first table's process.
 func writeStormPipeline(tables []*stormTable) *e2e {
 	run := tables[0].e2e
-	var b strings.Builder
-	b.WriteString("version: \"2\"\n")
+	entries := make([]string, len(tables))
 	for i, st := range tables {
-		fmt.Fprintf(&b, `storm%d:
-  source:
-    dynamodb:
-      tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
-        region: %s
-  sink:
-    - opensearch:
-        hosts: ["%s"]
-        index: "%s"
-        document_id: "${getMetadata(\"primary_key\")}"
-        action: "${getMetadata(\"opensearch_action\")}"
-        document_version: "${getMetadata(\"document_version\")}"
-        document_version_type: external
-        flush_timeout: 1s
-`, i, st.region, st.table, indent(st.block, 10), st.region, st.os, st.index)
+		entries[i] = st.h.PipelineEntry(shared.Pipeline{Name: fmt.Sprintf("storm%d", i), TableBlock: st.block, SinkExtra: dataPrepperSink})
 	}
-	run.pipeline = filepath.Join(run.dir, "pipeline.yaml")
-	if err := os.WriteFile(run.pipeline, []byte(b.String()), 0o644); err != nil {
-		run.t.Fatal(err)
-	}
+	run.pipeline = run.h.WritePipelineFile(entries...)
 	return run
 }
 
