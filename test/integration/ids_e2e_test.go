@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,8 +37,9 @@ func (e *e2e) placedPipeline(tableBlock, index, documentID, routing string) *con
 // item's body, and no other document exists under pattern.
 func (e *e2e) convergePlaced(cfg *config.OpenSearch, pattern string, anyIndex bool, timeout time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var d shared.PlaceDiff
+	err := shared.Poll(e.ctx, timeout, 300*time.Millisecond, func(context.Context) (bool, error) {
+		// Read with e.ctx, not the poll's: the last comparison finishes.
 		items, err := shared.TablePlaced(e.ctx, e.ddb, e.table, e.key, cfg, time.Now())
 		if err != nil {
 			e.t.Fatal(err)
@@ -46,16 +48,13 @@ func (e *e2e) convergePlaced(cfg *config.OpenSearch, pattern string, anyIndex bo
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		d := shared.ComparePlaced(items, docs, anyIndex)
-		if d.OK() {
-			e.t.Logf("converged: %d items = %d documents", d.Items, d.Docs)
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s did not converge to table %s in %s: %s", pattern, e.table, timeout, d)
-		}
-		time.Sleep(300 * time.Millisecond)
+		d = shared.ComparePlaced(items, docs, anyIndex)
+		return d.OK(), nil
+	})
+	if err != nil {
+		e.t.Fatalf("%s did not converge to table %s in %s: %s", pattern, e.table, timeout, d)
 	}
+	e.t.Logf("converged: %d items = %d documents", d.Items, d.Docs)
 }
 
 func moving(pk, sk, tenant, docNo string, v int) map[string]types.AttributeValue {
@@ -292,24 +291,19 @@ func TestIDsRunChecksStreamView(t *testing.T) {
 	}
 	e.placedPipeline("stream:\n  start_position: TRIM_HORIZON", e.index, `${getMetadata("primary_key")}`, "${/tenant}")
 	e.start()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var line string
+	poll(t, "run reports the stream view it cannot support", 30*time.Second, 200*time.Millisecond, func(context.Context) (bool, error) {
 		l := e.log()
-		if i := strings.Index(l, "the table's stream has no old images"); i >= 0 {
-			line := l[i:]
-			if j := strings.IndexByte(line, '\n'); j >= 0 {
-				line = line[:j]
-			}
-			for _, want := range []string{"NEW_AND_OLD_IMAGES", e.table, "NEW_IMAGE", "routing /tenant"} {
-				if !strings.Contains(line, want) {
-					t.Errorf("start-up message lacks %q: %s", want, line)
-				}
-			}
-			return
+		i := strings.Index(l, "the table's stream has no old images")
+		if i < 0 {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run did not report the stream view it cannot support:\n%s", l)
+		line, _, _ = strings.Cut(l[i:], "\n")
+		return true, nil
+	})
+	for _, want := range []string{"NEW_AND_OLD_IMAGES", e.table, "NEW_IMAGE", "routing /tenant"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start-up message lacks %q: %s", want, line)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

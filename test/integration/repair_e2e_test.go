@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -40,13 +41,9 @@ func (e *e2e) osWrite(method, path, body string) {
 // waitDoc polls until the document's existence is as wanted.
 func (e *e2e) waitDoc(id string, exists bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for (e.docVersion(id) != 0) != exists {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("document %s: exists should be %v", id, exists)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll(e.t, fmt.Sprintf("document %s: exists should be %v", id, exists), 30*time.Second, 100*time.Millisecond, func(context.Context) (bool, error) {
+		return (e.docVersion(id) != 0) == exists, nil
+	})
 }
 
 // TestRepairOutOfBandChanges: with run alive, documents changed out of band

@@ -3,11 +3,10 @@
 package integration
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -162,7 +161,7 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	}
 	select {
 	case err := <-run.procDone:
-		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, stormTail(run.log(), 4000))
+		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, shared.Tail(run.log(), 4000))
 	default:
 	}
 	log := run.log()
@@ -172,17 +171,17 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	if strings.Contains(log, "every record of the shard is trimmed") {
 		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", stormGrep(log, "trimmed"))
 	}
-	code, metrics := stormHTTPGet(t, "http://"+run.metricsAddr+"/metrics")
-	if code != 200 {
-		t.Fatalf("/metrics %d", code)
+	metrics := httpGet(t, run.metricsAddr, "/metrics")
+	if metrics.status != 200 {
+		t.Fatalf("/metrics %d", metrics.status)
 	}
-	for _, line := range strings.Split(metrics, "\n") {
+	for _, line := range strings.Split(metrics.body, "\n") {
 		if strings.HasPrefix(line, "ddbsync_stream_gaps_total{") && !strings.HasSuffix(line, " 0") {
 			t.Fatalf("gap counted: %s", line)
 		}
 	}
-	if code, body := stormHTTPGet(t, "http://"+run.metricsAddr+"/readyz"); code != 200 {
-		t.Fatalf("/readyz %d %s", code, body)
+	if a := httpGet(t, run.metricsAddr, "/readyz"); a.status != 200 {
+		t.Fatalf("/readyz %d %s", a.status, a.body)
 	}
 	// The storm must have produced what it is about: Local's trimmed
 	// answers for shards read while empty (otherwise it tested nothing).
@@ -197,33 +196,18 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 // stormWaitLog waits for a log line holding every one of words.
 func stormWaitLog(t *testing.T, e *e2e, timeout time.Duration, words ...string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	poll(t, fmt.Sprintf("a log line with %q", words), timeout, 100*time.Millisecond, func(context.Context) (bool, error) {
 		for _, l := range strings.Split(e.log(), "\n") {
 			all := true
 			for _, w := range words {
 				all = all && strings.Contains(l, w)
 			}
 			if all {
-				return
+				return true, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q within %s:\n%s", words, timeout, stormTail(e.log(), 4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func stormHTTPGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+		return false, nil
+	})
 }
 
 func stormGrep(log, word string) string {
@@ -233,14 +217,7 @@ func stormGrep(log, word string) string {
 			out = append(out, l)
 		}
 	}
-	return stormTail(strings.Join(out, "\n"), 4000)
-}
-
-func stormTail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+	return shared.Tail(strings.Join(out, "\n"), 4000)
 }
 
 // TestRolloverStorm: a ROLLOVER every second while writers put, update and
