@@ -13,6 +13,7 @@ import (
 // from the harness) into one OpenSearch index.
 type Pipeline struct {
 	Name       string // pipeline name (default "e2e")
+	Table      string // the table the pipeline reads (default the harness's table)
 	TableBlock string // YAML of the table entry after table_arn (default: stream from TRIM_HORIZON)
 	Host       string // the sink's host (default the stack's OpenSearch)
 	Index      string // the sink's index (default the harness's index)
@@ -35,6 +36,9 @@ func (h *Harness) WritePipeline(p Pipeline) string {
 func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.Name == "" {
 		p.Name = "e2e"
+	}
+	if p.Table == "" {
+		p.Table = h.Table
 	}
 	if p.TableBlock == "" {
 		p.TableBlock = "stream:\n  start_position: TRIM_HORIZON"
@@ -68,7 +72,7 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
     - opensearch:
         hosts: ["%s"]
 %s
-`, p.Name, h.NS.Region, h.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
+`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
 }
 
 // WritePipelineFile writes a pipeline file of entries (PipelineEntry) to

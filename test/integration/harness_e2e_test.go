@@ -95,15 +95,17 @@ action: "${getMetadata(\"opensearch_action\")}"
 document_version: "${getMetadata(\"document_version\")}"
 document_version_type: external`
 
-// writePipeline writes the pipeline file; tableBlock and sinkExtra are
-// YAML lines added (indented) to the table entry and the opensearch sink.
+// writePipeline writes the pipeline file for e.table and e.index (a test
+// may point them elsewhere first: a missing table, a date pattern);
+// tableBlock and sinkExtra are YAML lines added (indented) to the table
+// entry and the opensearch sink.
 func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 	e.t.Helper()
 	extra := dataPrepperSink
 	if sinkExtra != "" {
 		extra += "\n" + sinkExtra
 	}
-	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", TableBlock: tableBlock, SinkExtra: extra})
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Table: e.table, TableBlock: tableBlock, Index: e.index, SinkExtra: extra})
 }
 
 // start runs the ddbsync binary in the background.
@@ -215,6 +217,7 @@ func (d diff) String() string { return d.full.String() }
 
 func (e *e2e) compare() diff {
 	e.t.Helper()
+	e.h.Index = e.index // the index or pattern the test compares with
 	full, err := e.h.Compare()
 	if err != nil {
 		e.t.Fatal(err)
@@ -240,6 +243,7 @@ func toDiff(full shared.Diff) diff {
 // (at once when ddbsync has exited: nothing changes the index then).
 func (e *e2e) converge(timeout time.Duration) diff {
 	e.t.Helper()
+	e.h.Index = e.index // the index or pattern the test compares with
 	full, ok, err := e.h.AwaitEqual(timeout)
 	if err != nil {
 		e.t.Fatalf("compare table %s with index %s: %v", e.table, e.index, err)

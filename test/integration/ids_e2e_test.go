@@ -24,7 +24,7 @@ import (
 // with (parsed by the product's own config loader).
 func (e *e2e) placedPipeline(tableBlock, index, documentID, routing string) *config.OpenSearch {
 	e.t.Helper()
-	e.pipeline = e.h.WritePipeline(shared.Pipeline{TableBlock: tableBlock, Index: index, DocumentID: documentID, Routing: routing})
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Table: e.table, TableBlock: tableBlock, Index: index, DocumentID: documentID, Routing: routing})
 	f, err := config.Load(e.pipeline, func(string) (string, bool) { return "", false })
 	if err != nil {
 		e.t.Fatal(err)
