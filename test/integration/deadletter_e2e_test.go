@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -191,22 +190,6 @@ func letterIDs(letters []sinkos.DeadLetter) string {
 	}
 	sort.Strings(ids)
 	return strings.Join(ids, ",")
-}
-
-type httpAnswer struct {
-	status int
-	body   string
-}
-
-func httpGet(t *testing.T, addr, path string) httpAnswer {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return httpAnswer{resp.StatusCode, string(b)}
 }
 
 func grepLines(s, substr string) string {

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -271,4 +273,23 @@ func openSearchDo(t *testing.T, method, path string, body []byte) (int, []byte) 
 		t.Fatalf("%s %s: %s", method, path, b)
 	}
 	return status, b
+}
+
+// httpAnswer is the status and body of a GET.
+type httpAnswer struct {
+	status int
+	body   string
+}
+
+// httpGet GETs http://addr+path (the metrics server's /metrics, /healthz,
+// /readyz); no answer fails the test.
+func httpGet(t *testing.T, addr, path string) httpAnswer {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpAnswer{resp.StatusCode, string(b)}
 }
