@@ -191,13 +191,3 @@ func letterIDs(letters []sinkos.DeadLetter) string {
 	sort.Strings(ids)
 	return strings.Join(ids, ",")
 }
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}

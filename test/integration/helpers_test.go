@@ -293,3 +293,15 @@ func httpGet(t *testing.T, addr, path string) httpAnswer {
 	b, _ := io.ReadAll(resp.Body)
 	return httpAnswer{resp.StatusCode, string(b)}
 }
+
+// grepLines is the lines of s that hold word (in any case), for a failure
+// message: the last 4000 bytes of them.
+func grepLines(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(strings.ToLower(l), strings.ToLower(word)) {
+			out = append(out, l)
+		}
+	}
+	return shared.Tail(strings.Join(out, "\n"), 4000)
+}

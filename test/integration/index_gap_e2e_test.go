@@ -74,7 +74,7 @@ func TestIndexDeletedRebackfills(t *testing.T) {
 	m := httpGet(t, e.metricsAddr, "/metrics").body
 	want := fmt.Sprintf(`ddbsync_stream_gaps_total{reason="index_recreated",table="%s"} 1`, e.table)
 	if !strings.Contains(m, want) {
-		t.Fatalf("/metrics lacks %q:\n%s", want, stormGrep(m, "gaps"))
+		t.Fatalf("/metrics lacks %q:\n%s", want, grepLines(m, "gaps"))
 	}
 	if a := httpGet(t, e.metricsAddr, "/readyz"); a.status != 200 {
 		t.Fatalf("/readyz after recovery %d %s", a.status, a.body)

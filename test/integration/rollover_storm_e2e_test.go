@@ -166,10 +166,10 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	}
 	log := run.log()
 	if strings.Contains(log, "STREAM GAP") || strings.Contains(log, "stream gap") {
-		t.Fatalf("a gap was reported during a rollover storm:\n%s", stormGrep(log, "gap"))
+		t.Fatalf("a gap was reported during a rollover storm:\n%s", grepLines(log, "gap"))
 	}
 	if strings.Contains(log, "every record of the shard is trimmed") {
-		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", stormGrep(log, "trimmed"))
+		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", grepLines(log, "trimmed"))
 	}
 	metrics := httpGet(t, run.metricsAddr, "/metrics")
 	if metrics.status != 200 {
@@ -208,16 +208,6 @@ func stormWaitLog(t *testing.T, e *e2e, timeout time.Duration, words ...string) 
 		}
 		return false, nil
 	})
-}
-
-func stormGrep(log, word string) string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(strings.ToLower(l), word) {
-			out = append(out, l)
-		}
-	}
-	return shared.Tail(strings.Join(out, "\n"), 4000)
 }
 
 // TestRolloverStorm: a ROLLOVER every second while writers put, update and
