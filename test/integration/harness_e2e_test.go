@@ -170,9 +170,7 @@ func (e *e2e) del(key map[string]types.AttributeValue) {
 // testControl sends a DynamoDB Local test-control action (ROLLOVER, DILATE_TIME).
 func (e *e2e) testControl(item map[string]types.AttributeValue) {
 	e.t.Helper()
-	if _, err := e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String("[TEST_CONTROL]"), Item: item}); err != nil {
-		e.t.Fatalf("test control %v: %v", item, err)
-	}
+	sendTestControl(e.t, e.ddb, item)
 }
 
 // tableDocs scans the whole table and converts every item with the product's converter.
