@@ -130,6 +130,35 @@ func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parse parses a subcommand's flags; done reports that the command ends
+// now with code (exitOK after -h, exitUsage after a bad flag, which fs has
+// printed).
+func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, true
+		}
+		return exitUsage, true
+	}
+	return exitOK, false
+}
+
+// setup makes the logger (writing to w) and loads the pipeline file,
+// printing what failed to stderr; done reports that the command ends now
+// with code (exitUsage for a bad log flag, exitConfig for the file).
+func (c *common) setup(w, stderr io.Writer) (log *slog.Logger, f *config.File, code int, done bool) {
+	log, err := c.logger(w)
+	if err != nil {
+		fmt.Fprintln(stderr, "ddbsync:", err)
+		return nil, nil, exitUsage, true
+	}
+	f, ok := load(c.file, stderr)
+	if !ok {
+		return nil, nil, exitConfig, true
+	}
+	return log, f, exitOK, false
+}
+
 // load reads and validates the pipeline file, printing every problem.
 func load(file string, stderr io.Writer) (*config.File, bool) {
 	f, err := config.Load(file, os.LookupEnv)
@@ -158,11 +187,8 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	var c common
 	fs := newFlagSet("validate", validateHelp, stderr)
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	f, ok := load(c.file, stderr)
 	if !ok {
@@ -212,20 +238,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	until := fs.Bool("until-caught-up", false, "stop (exit 0) once every change written before the start is applied and searchable")
 	startupTimeout := fs.Duration("startup-timeout", envDuration("DDBSYNC_STARTUP_TIMEOUT", app.DefaultStartupTimeout), "how long to wait for OpenSearch and DynamoDB to become reachable at start-up; 0 fails at once (env DDBSYNC_STARTUP_TIMEOUT)")
 	readyLag := fs.Duration("ready-lag", envDuration("DDBSYNC_READY_LAG", app.DefaultReadyLag), "how far behind a table may be for /readyz (env DDBSYNC_READY_LAG)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parse(fs, args); done {
+		return code
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "ddbsync:", err)
-		return exitUsage
-	}
-	f, ok := load(c.file, stderr)
-	if !ok {
-		return exitConfig
+	log, f, code, done := c.setup(stderr, stderr)
+	if done {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -233,7 +251,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log.Info("ddbsync starting", "version", version, "file", c.file, "state_dir", *stateDir)
-	err = app.Run(ctx, f, app.Options{
+	err := app.Run(ctx, f, app.Options{
 		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
 		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag,
 	})

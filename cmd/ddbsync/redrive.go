@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -70,24 +68,16 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 	var ids idList
 	fs.Var(&ids, "id", "replay only the letters with this _id (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "report what would be replayed; send nothing")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ddbsync redrive: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "ddbsync:", err)
-		return exitUsage
-	}
-	f, ok := load(c.file, stderr)
-	if !ok {
-		return exitConfig
+	log, f, code, done := c.setup(stderr, stderr)
+	if done {
+		return code
 	}
 	targets, err := redrive.Targets(f, *stateDir, *dlq)
 	if err != nil {
@@ -101,7 +91,7 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 	for _, p := range f.Pipelines {
 		awsByPipeline[p.Name] = p.Source.AWS
 	}
-	code := exitOK
+	code = exitOK
 	for _, t := range targets {
 		newReplayer := func(sink *config.OpenSearch, output string) (redrive.Replayer, error) {
 			opts := sinkos.Options{Logger: log.With("pipeline", t.Pipeline, "sink", "opensearch"), DefaultDLQFile: output}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -69,25 +67,17 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	recheck := fs.Duration("recheck-after", 5*time.Second, "wait before re-reading a difference")
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's checkpoint directory, read (not locked) for each table's version generation (env DDBSYNC_STATE_DIR)")
 	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the running ddbsync's metrics address, where --repair raises a table's clock floor (env DDBSYNC_METRICS_ADDR)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 || *segments < 1 || *recheck < 0 {
 		fmt.Fprintln(stderr, "ddbsync verify: unexpected arguments, --segments below 1 or a negative --recheck-after")
 		return exitUsage
 	}
 	prog := newProgress(stderr)
-	log, err := c.logger(prog) // a log line first clears the progress line
-	if err != nil {
-		fmt.Fprintln(stderr, "ddbsync:", err)
-		return exitUsage
-	}
-	f, ok := load(c.file, stderr)
-	if !ok {
-		return exitConfig
+	log, f, code, done := c.setup(prog, stderr) // a log line first clears the progress line
+	if done {
+		return code
 	}
 	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	var targets int
@@ -115,7 +105,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Progress = prog.show
 	rep := &verify.Report{Repair: *repair, Equal: true}
-	err = verifyAll(ctx, f, local, *stateDir, opts, rep)
+	err := verifyAll(ctx, f, local, *stateDir, opts, rep)
 	prog.done()
 	if err != nil {
 		log.Error("verify failed", "err", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // requestTimeout bounds one call to OpenSearch.
@@ -187,7 +188,7 @@ func IndexHits(ctx context.Context, base, index string) ([]Hit, error) {
 		if status != 503 || try == 50 { // 503: a new index's shard is not allocated yet
 			break
 		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := retry.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}

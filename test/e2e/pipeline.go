@@ -9,23 +9,36 @@ import (
 	"strings"
 )
 
-// Pipeline is the pipeline file a scenario runs: one DynamoDB table (its
-// ARN from the harness) into one OpenSearch index.
+// Pipeline is one pipeline a scenario runs: one DynamoDB table (its ARN
+// from the harness) into one OpenSearch index.
 type Pipeline struct {
 	Name       string // pipeline name (default "e2e")
-	Table      string // the table the pipeline names (default the harness's table)
+	Table      string // the table the pipeline reads (default the harness's table)
 	TableBlock string // YAML of the table entry after table_arn (default: stream from TRIM_HORIZON)
 	Host       string // the sink's host (default the stack's OpenSearch)
 	Index      string // the sink's index (default the harness's index)
+	DocumentID string // the sink's document_id ("" = not set)
+	Routing    string // the sink's routing ("" = not set)
 	SinkExtra  string // YAML added to the opensearch sink
 }
 
-// WritePipeline writes p to the harness directory and makes it the
-// pipeline Start runs. The sink sets no mapping: the index gets none.
+// WritePipeline writes a pipeline file holding p to the harness directory
+// and makes it the pipeline Start runs. The sink sets no mapping: the
+// index gets none.
 func (h *Harness) WritePipeline(p Pipeline) string {
 	h.TB.Helper()
+	return h.WritePipelineFile(h.PipelineEntry(p))
+}
+
+// PipelineEntry is the YAML of p as one pipeline of a pipeline file,
+// reading h's table (WritePipelineFile puts several, from the harnesses of
+// several tables, into one file).
+func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.Name == "" {
 		p.Name = "e2e"
+	}
+	if p.Table == "" {
+		p.Table = h.Table
 	}
 	if p.TableBlock == "" {
 		p.TableBlock = "stream:\n  start_position: TRIM_HORIZON"
@@ -39,8 +52,18 @@ func (h *Harness) WritePipeline(p Pipeline) string {
 	if p.Index == "" {
 		p.Index = h.Index
 	}
-	y := fmt.Sprintf(`version: "2"
-%s:
+	sink := "index: " + yamlQuote(p.Index)
+	if p.DocumentID != "" {
+		sink += "\ndocument_id: " + yamlQuote(p.DocumentID)
+	}
+	if p.Routing != "" {
+		sink += "\nrouting: " + yamlQuote(p.Routing)
+	}
+	sink += "\nflush_timeout: 1s"
+	if p.SinkExtra != "" {
+		sink += "\n" + p.SinkExtra
+	}
+	return fmt.Sprintf(`%s:
   source:
     dynamodb:
       tables:
@@ -51,16 +74,25 @@ func (h *Harness) WritePipeline(p Pipeline) string {
   sink:
     - opensearch:
         hosts: ["%s"]
-        index: "%s"
-        flush_timeout: 1s
 %s
-`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, p.Index, Indent(p.SinkExtra, 8))
+`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
+}
+
+// WritePipelineFile writes a pipeline file of entries (PipelineEntry) to
+// the harness directory and makes it the pipeline Start runs.
+func (h *Harness) WritePipelineFile(entries ...string) string {
+	h.TB.Helper()
+	y := "version: \"2\"\n" + strings.Join(entries, "")
 	h.PipelinePath = filepath.Join(h.Dir, "pipeline.yaml")
 	if err := os.WriteFile(h.PipelinePath, []byte(y), 0o644); err != nil {
 		h.TB.Fatal(err)
 	}
 	return h.PipelinePath
 }
+
+// yamlQuote is s as a single-quoted YAML scalar (taken literally: ${...},
+// %{...} and double quotes need no escapes).
+func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Indent indents every line of s by n spaces.
 func Indent(s string, n int) string {

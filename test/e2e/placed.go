@@ -4,11 +4,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbsync/ddbsync/internal/config"
@@ -29,83 +27,47 @@ func TablePlaced(ctx context.Context, ddb *dynamodb.Client, table string, key dd
 	if err != nil {
 		return nil, err
 	}
+	items, err := Items(ctx, ddb, table)
+	if err != nil {
+		return nil, err
+	}
 	bt := backfill.Table{Name: table, Key: key}
-	out := map[Place]string{}
-	p := dynamodb.NewScanPaginator(ddb, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	out := make(map[Place]string, len(items))
+	for _, item := range items {
+		ev, err := bt.Event(item, at)
 		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", table, err)
+			return nil, err
 		}
-		for _, item := range page.Items {
-			ev, err := bt.Event(item, at)
-			if err != nil {
-				return nil, err
-			}
-			it, err := res.Resolve(&ev)
-			if err != nil {
-				return nil, err
-			}
-			pl := Place{Index: it.Index, ID: it.ID, Routing: it.Routing}
-			if _, dup := out[pl]; dup {
-				return nil, fmt.Errorf("two items of %s are placed at %+v", table, pl)
-			}
-			out[pl] = string(ev.Doc)
+		it, err := res.Resolve(&ev)
+		if err != nil {
+			return nil, err
 		}
+		pl := Place{Index: it.Index, ID: it.ID, Routing: it.Routing}
+		if _, dup := out[pl]; dup {
+			return nil, fmt.Errorf("two items of %s are placed at %+v", table, pl)
+		}
+		out[pl] = string(ev.Doc)
 	}
 	return out, nil
 }
 
 // IndexPlaced reads every document of the indices matching index (a name
-// or wildcard) with its place (a missing index is empty).
+// or wildcard) with its place (a missing index is empty), through the one
+// scroll of the harness (IndexHits).
 func IndexPlaced(ctx context.Context, base, index string) (map[Place]string, error) {
-	out := map[Place]string{}
-	if st, b := Do(ctx, base, "POST", "/"+index+"/_refresh", nil); st != 200 && st != 404 {
-		return nil, fmt.Errorf("refresh %s: %d %s", index, st, b)
+	hits, err := IndexHits(ctx, base, index)
+	if err != nil {
+		return nil, err
 	}
-	status, resp := Do(ctx, base, "POST", "/"+index+"/_search?scroll=1m", []byte(`{"size":2000,"query":{"match_all":{}}}`))
-	var scrollID string
-	defer func() {
-		if scrollID != "" {
-			body, _ := json.Marshal(map[string]any{"scroll_id": []string{scrollID}})
-			Do(ctx, base, "DELETE", "/_search/scroll", body)
+	out := make(map[Place]string, len(hits))
+	for _, h := range hits {
+		pl := Place{Index: h.Index, ID: h.ID, Routing: h.Routing}
+		if _, dup := out[pl]; dup {
+			return nil, fmt.Errorf("index %s holds %+v twice", index, pl)
 		}
-	}()
-	for {
-		switch {
-		case status == 404:
-			return out, nil
-		case status != 200:
-			return nil, fmt.Errorf("search %s: %d %s", index, status, resp)
-		}
-		var r struct {
-			ScrollID string `json:"_scroll_id"`
-			Hits     struct {
-				Hits []struct {
-					Index   string          `json:"_index"`
-					ID      string          `json:"_id"`
-					Routing string          `json:"_routing"`
-					Source  json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		if err := json.Unmarshal(resp, &r); err != nil {
-			return nil, fmt.Errorf("search %s: %w", index, err)
-		}
-		scrollID = r.ScrollID
-		if len(r.Hits.Hits) == 0 {
-			return out, nil
-		}
-		for _, h := range r.Hits.Hits {
-			pl := Place{Index: h.Index, ID: h.ID, Routing: h.Routing}
-			if _, dup := out[pl]; dup {
-				return nil, fmt.Errorf("index %s holds %+v twice", index, pl)
-			}
-			out[pl] = string(h.Source)
-		}
-		body, _ := json.Marshal(map[string]string{"scroll": "1m", "scroll_id": scrollID})
-		status, resp = Do(ctx, base, "POST", "/_search/scroll", body)
+		out[pl] = h.Source
 	}
+	return out, nil
 }
 
 // PlaceDiff compares every placed item with every placed document.

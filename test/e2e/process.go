@@ -63,6 +63,22 @@ func (h *Harness) Start() *Process {
 	return p
 }
 
+// Command runs a one-shot ddbsync subcommand (verify, redrive) in the
+// scenario's namespace and waits for it: its exit code and what it printed.
+// A binary that cannot be started fails the test.
+func (h *Harness) Command(args ...string) (code int, stdout, stderr string) {
+	h.TB.Helper()
+	cmd := exec.Command(Binary(h.TB), args...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+h.NS.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.NS.Secret)
+	cmd.Env = append(cmd.Env, h.ExtraEnv...)
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		h.TB.Fatalf("ddbsync %s: %v", strings.Join(args, " "), err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+}
+
 // StateDir is where ddbsync keeps checkpoints.
 func (h *Harness) StateDir() string { return filepath.Join(h.Dir, "state") }
 

@@ -16,6 +16,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // StackHint says how to get the environment the harness needs.
@@ -104,19 +106,8 @@ func RandomHex(tb testing.TB, n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// Sleep is sleep for the suites: a wait that ends with the test.
-func Sleep(ctx context.Context, d time.Duration) { _ = sleep(ctx, d) }
+// Sleep waits d or until ctx ends (retry.Sleep), for the suites: a wait
+// that ends with the test.
+func Sleep(ctx context.Context, d time.Duration) { _ = retry.Sleep(ctx, d) }
 
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

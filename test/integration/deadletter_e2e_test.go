@@ -3,13 +3,10 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -164,22 +161,12 @@ func TestDeadLetterDefaultAndRedrive(t *testing.T) {
 	e.converge(30 * time.Second)
 }
 
-// redrive runs `ddbsync redrive` on the scenario's pipeline and state dir.
+// redrive runs `ddbsync redrive` on the scenario's pipeline and state dir:
+// what it printed (standard output, then standard error) and its exit code.
 func (e *e2e) redrive(args ...string) (string, int) {
 	e.t.Helper()
-	bin := os.Getenv("DDBSYNC_BIN")
-	if bin == "" {
-		bin = "../../bin/ddbsync"
-	}
-	cmd := exec.Command(bin, append([]string{"redrive", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state")}, args...)...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		e.t.Fatalf("redrive: %v", err)
-	}
-	return buf.String(), cmd.ProcessState.ExitCode()
+	code, stdout, stderr := e.h.Command(append([]string{"redrive", "-f", e.pipeline, "--state-dir", filepath.Join(e.dir, "state")}, args...)...)
+	return stdout + stderr, code
 }
 
 func readLetters(t *testing.T, path string) []sinkos.DeadLetter {
@@ -203,30 +190,4 @@ func letterIDs(letters []sinkos.DeadLetter) string {
 	}
 	sort.Strings(ids)
 	return strings.Join(ids, ",")
-}
-
-type httpAnswer struct {
-	status int
-	body   string
-}
-
-func httpGet(t *testing.T, addr, path string) httpAnswer {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return httpAnswer{resp.StatusCode, string(b)}
-}
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

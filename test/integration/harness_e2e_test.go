@@ -95,19 +95,18 @@ action: "${getMetadata(\"opensearch_action\")}"
 document_version: "${getMetadata(\"document_version\")}"
 document_version_type: external`
 
-// writePipeline writes the pipeline file; tableBlock and sinkExtra are
-// YAML lines added (indented) to the table entry and the opensearch sink.
+// writePipeline writes the pipeline file for e.table and e.index (a test
+// may point them elsewhere first: a missing table, a date pattern);
+// tableBlock and sinkExtra are YAML lines added (indented) to the table
+// entry and the opensearch sink.
 func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 	e.t.Helper()
 	extra := dataPrepperSink
 	if sinkExtra != "" {
 		extra += "\n" + sinkExtra
 	}
-	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Table: e.table, TableBlock: tableBlock, SinkExtra: extra})
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", Table: e.table, TableBlock: tableBlock, Index: e.index, SinkExtra: extra})
 }
-
-// indent indents every line of s by n spaces.
-func indent(s string, n int) string { return shared.Indent(s, n) }
 
 // start runs the ddbsync binary in the background.
 func (e *e2e) start() {
@@ -171,9 +170,7 @@ func (e *e2e) del(key map[string]types.AttributeValue) {
 // testControl sends a DynamoDB Local test-control action (ROLLOVER, DILATE_TIME).
 func (e *e2e) testControl(item map[string]types.AttributeValue) {
 	e.t.Helper()
-	if _, err := e.ddb.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String("[TEST_CONTROL]"), Item: item}); err != nil {
-		e.t.Fatalf("test control %v: %v", item, err)
-	}
+	sendTestControl(e.t, e.ddb, item)
 }
 
 // tableDocs scans the whole table and converts every item with the product's converter.
@@ -218,6 +215,7 @@ func (d diff) String() string { return d.full.String() }
 
 func (e *e2e) compare() diff {
 	e.t.Helper()
+	e.h.Index = e.index // the index or pattern the test compares with
 	full, err := e.h.Compare()
 	if err != nil {
 		e.t.Fatal(err)
@@ -243,6 +241,7 @@ func toDiff(full shared.Diff) diff {
 // (at once when ddbsync has exited: nothing changes the index then).
 func (e *e2e) converge(timeout time.Duration) diff {
 	e.t.Helper()
+	e.h.Index = e.index // the index or pattern the test compares with
 	full, ok, err := e.h.AwaitEqual(timeout)
 	if err != nil {
 		e.t.Fatalf("compare table %s with index %s: %v", e.table, e.index, err)

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -271,4 +273,35 @@ func openSearchDo(t *testing.T, method, path string, body []byte) (int, []byte) 
 		t.Fatalf("%s %s: %s", method, path, b)
 	}
 	return status, b
+}
+
+// httpAnswer is the status and body of a GET.
+type httpAnswer struct {
+	status int
+	body   string
+}
+
+// httpGet GETs http://addr+path (the metrics server's /metrics, /healthz,
+// /readyz); no answer fails the test.
+func httpGet(t *testing.T, addr, path string) httpAnswer {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpAnswer{resp.StatusCode, string(b)}
+}
+
+// grepLines is the lines of s that hold word (in any case), for a failure
+// message: the last 4000 bytes of them.
+func grepLines(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(strings.ToLower(l), strings.ToLower(word)) {
+			out = append(out, l)
+		}
+	}
+	return shared.Tail(strings.Join(out, "\n"), 4000)
 }

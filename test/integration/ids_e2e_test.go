@@ -3,9 +3,8 @@
 package integration
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,27 +24,7 @@ import (
 // with (parsed by the product's own config loader).
 func (e *e2e) placedPipeline(tableBlock, index, documentID, routing string) *config.OpenSearch {
 	e.t.Helper()
-	y := fmt.Sprintf(`version: "2"
-e2e:
-  source:
-    dynamodb:
-      tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
-        region: %s
-  sink:
-    - opensearch:
-        hosts: ["%s"]
-        index: '%s'
-        document_id: '%s'
-        routing: '%s'
-        flush_timeout: 1s
-`, e.region, e.table, indent(tableBlock, 10), e.region, e.os, index, documentID, routing)
-	e.pipeline = filepath.Join(e.dir, "pipeline.yaml")
-	if err := os.WriteFile(e.pipeline, []byte(y), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	e.pipeline = e.h.WritePipeline(shared.Pipeline{Table: e.table, TableBlock: tableBlock, Index: index, DocumentID: documentID, Routing: routing})
 	f, err := config.Load(e.pipeline, func(string) (string, bool) { return "", false })
 	if err != nil {
 		e.t.Fatal(err)
@@ -58,8 +37,9 @@ e2e:
 // item's body, and no other document exists under pattern.
 func (e *e2e) convergePlaced(cfg *config.OpenSearch, pattern string, anyIndex bool, timeout time.Duration) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var d shared.PlaceDiff
+	err := shared.Poll(e.ctx, timeout, 300*time.Millisecond, func(context.Context) (bool, error) {
+		// Read with e.ctx, not the poll's: the last comparison finishes.
 		items, err := shared.TablePlaced(e.ctx, e.ddb, e.table, e.key, cfg, time.Now())
 		if err != nil {
 			e.t.Fatal(err)
@@ -68,16 +48,13 @@ func (e *e2e) convergePlaced(cfg *config.OpenSearch, pattern string, anyIndex bo
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		d := shared.ComparePlaced(items, docs, anyIndex)
-		if d.OK() {
-			e.t.Logf("converged: %d items = %d documents", d.Items, d.Docs)
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s did not converge to table %s in %s: %s", pattern, e.table, timeout, d)
-		}
-		time.Sleep(300 * time.Millisecond)
+		d = shared.ComparePlaced(items, docs, anyIndex)
+		return d.OK(), nil
+	})
+	if err != nil {
+		e.t.Fatalf("%s did not converge to table %s in %s: %s", pattern, e.table, timeout, d)
 	}
+	e.t.Logf("converged: %d items = %d documents", d.Items, d.Docs)
 }
 
 func moving(pk, sk, tenant, docNo string, v int) map[string]types.AttributeValue {
@@ -296,9 +273,10 @@ func TestIDsUnambiguousKeys(t *testing.T) {
 func TestIDsRunChecksStreamView(t *testing.T) {
 	e := newE2E(t, "newimage", "", "")
 	// Swap the harness's table for one with a NEW_IMAGE stream (the
-	// harness's cleanup drops e.table; drop the first one here).
+	// harness's pipeline and cleanup use h.Table; drop the first one here).
 	first := e.table
 	e.table = first + "-ni"
+	e.h.Table = e.table
 	if _, err := e.ddb.DeleteTable(e.ctx, &dynamodb.DeleteTableInput{TableName: aws.String(first)}); err != nil {
 		t.Fatal(err)
 	}
@@ -313,24 +291,19 @@ func TestIDsRunChecksStreamView(t *testing.T) {
 	}
 	e.placedPipeline("stream:\n  start_position: TRIM_HORIZON", e.index, `${getMetadata("primary_key")}`, "${/tenant}")
 	e.start()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var line string
+	poll(t, "run reports the stream view it cannot support", 30*time.Second, 200*time.Millisecond, func(context.Context) (bool, error) {
 		l := e.log()
-		if i := strings.Index(l, "the table's stream has no old images"); i >= 0 {
-			line := l[i:]
-			if j := strings.IndexByte(line, '\n'); j >= 0 {
-				line = line[:j]
-			}
-			for _, want := range []string{"NEW_AND_OLD_IMAGES", e.table, "NEW_IMAGE", "routing /tenant"} {
-				if !strings.Contains(line, want) {
-					t.Errorf("start-up message lacks %q: %s", want, line)
-				}
-			}
-			return
+		i := strings.Index(l, "the table's stream has no old images")
+		if i < 0 {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run did not report the stream view it cannot support:\n%s", l)
+		line, _, _ = strings.Cut(l[i:], "\n")
+		return true, nil
+	})
+	for _, want := range []string{"NEW_AND_OLD_IMAGES", e.table, "NEW_IMAGE", "routing /tenant"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start-up message lacks %q: %s", want, line)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }

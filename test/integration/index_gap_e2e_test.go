@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // TestIndexDeletedStops: the index deleted under a running pipeline with
@@ -29,11 +31,11 @@ func TestIndexDeletedStops(t *testing.T) {
 	e.put(map[string]types.AttributeValue{"pk": s("after"), "v": n("1")})
 	code := e.wait(60 * time.Second)
 	if code != 3 {
-		t.Fatalf("exit %d, want 3 (gap); log:\n%s", code, stormTail(e.log(), 4000))
+		t.Fatalf("exit %d, want 3 (gap); log:\n%s", code, shared.Tail(e.log(), 4000))
 	}
 	for _, want := range []string{"STREAM GAP", "INDEX GAP", e.index} {
 		if !strings.Contains(e.log(), want) {
-			t.Fatalf("log lacks %q:\n%s", want, stormTail(e.log(), 4000))
+			t.Fatalf("log lacks %q:\n%s", want, shared.Tail(e.log(), 4000))
 		}
 	}
 }
@@ -63,18 +65,18 @@ func TestIndexDeletedRebackfills(t *testing.T) {
 	e.converge(90 * time.Second)
 	select {
 	case err := <-e.procDone:
-		t.Fatalf("ddbsync exited: %v\n%s", err, stormTail(e.log(), 4000))
+		t.Fatalf("ddbsync exited: %v\n%s", err, shared.Tail(e.log(), 4000))
 	default:
 	}
 	if !strings.Contains(e.log(), "INDEX GAP") {
 		t.Fatal("log lacks INDEX GAP")
 	}
-	_, m := stormHTTPGet(t, "http://"+e.metricsAddr+"/metrics")
+	m := httpGet(t, e.metricsAddr, "/metrics").body
 	want := fmt.Sprintf(`ddbsync_stream_gaps_total{reason="index_recreated",table="%s"} 1`, e.table)
 	if !strings.Contains(m, want) {
-		t.Fatalf("/metrics lacks %q:\n%s", want, stormGrep(m, "gaps"))
+		t.Fatalf("/metrics lacks %q:\n%s", want, grepLines(m, "gaps"))
 	}
-	if code, body := stormHTTPGet(t, "http://"+e.metricsAddr+"/readyz"); code != 200 {
-		t.Fatalf("/readyz after recovery %d %s", code, body)
+	if a := httpGet(t, e.metricsAddr, "/readyz"); a.status != 200 {
+		t.Fatalf("/readyz after recovery %d %s", a.status, a.body)
 	}
 }

@@ -3,12 +3,8 @@
 package integration
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -18,52 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// repairReport is the part of `ddbsync verify --json` the repair test reads.
-type repairReport struct {
-	Equal  bool `json:"equal"`
-	Tables []struct {
-		Items, Docs, Remaining int
-		Repair                 *struct {
-			Indexed, Deleted, Skipped, Failed int
-			NotAttempted                      int   `json:"not_attempted"`
-			Floor                             int64 `json:"floor"`
-		} `json:"repair"`
-	} `json:"tables"`
-}
-
-// verifyRepair runs `ddbsync verify --json --repair` against the run's
-// metrics address and state directory.
-func (e *e2e) verifyRepair(repair bool) (int, repairReport, string) {
+// verifyRepair runs `ddbsync verify --json` (with --repair when repair)
+// against the run's metrics address and state directory.
+func (e *e2e) verifyRepair(repair bool) (int, verifyReport, string) {
 	e.t.Helper()
-	bin := os.Getenv("DDBSYNC_BIN")
-	if bin == "" {
-		bin = "../../bin/ddbsync"
-	}
-	args := []string{"verify", "-f", e.pipeline, "--json", "--recheck-after", "1s",
-		"--metrics-addr", e.metricsAddr, "--state-dir", filepath.Join(e.dir, "state")}
+	args := []string{"--recheck-after", "1s", "--metrics-addr", e.metricsAddr, "--state-dir", filepath.Join(e.dir, "state")}
 	if repair {
 		args = append(args, "--repair")
 	}
-	cmd := exec.Command(bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("verify: %v", err)
-	}
-	var r repairReport
-	if code == 0 || code == 4 {
-		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || len(r.Tables) != 1 {
-			e.t.Fatalf("verify exit %d: report %v:\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
-		}
-	}
-	e.t.Logf("verify repair=%v: exit %d\n%s%s", repair, code, stdout.String(), stderr.String())
-	return code, r, stderr.String()
+	return e.runVerify(args...)
 }
 
 // osWrite sends an out-of-band OpenSearch call and fails on an error status.
@@ -82,13 +41,9 @@ func (e *e2e) osWrite(method, path, body string) {
 // waitDoc polls until the document's existence is as wanted.
 func (e *e2e) waitDoc(id string, exists bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for (e.docVersion(id) != 0) != exists {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("document %s: exists should be %v", id, exists)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll(e.t, fmt.Sprintf("document %s: exists should be %v", id, exists), 30*time.Second, 100*time.Millisecond, func(context.Context) (bool, error) {
+		return (e.docVersion(id) != 0) == exists, nil
+	})
 }
 
 // TestRepairOutOfBandChanges: with run alive, documents changed out of band

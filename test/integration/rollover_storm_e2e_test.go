@@ -3,13 +3,10 @@
 package integration
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // stormTable is one table of a storm and how its pipeline reads it.
@@ -52,32 +51,11 @@ func newStorm(t *testing.T, blocks map[string]string, preload map[string]int, qu
 // the first table's process.
 func writeStormPipeline(tables []*stormTable) *e2e {
 	run := tables[0].e2e
-	var b strings.Builder
-	b.WriteString("version: \"2\"\n")
+	entries := make([]string, len(tables))
 	for i, st := range tables {
-		fmt.Fprintf(&b, `storm%d:
-  source:
-    dynamodb:
-      tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
-        region: %s
-  sink:
-    - opensearch:
-        hosts: ["%s"]
-        index: "%s"
-        document_id: "${getMetadata(\"primary_key\")}"
-        action: "${getMetadata(\"opensearch_action\")}"
-        document_version: "${getMetadata(\"document_version\")}"
-        document_version_type: external
-        flush_timeout: 1s
-`, i, st.region, st.table, indent(st.block, 10), st.region, st.os, st.index)
+		entries[i] = st.h.PipelineEntry(shared.Pipeline{Name: fmt.Sprintf("storm%d", i), TableBlock: st.block, SinkExtra: dataPrepperSink})
 	}
-	run.pipeline = filepath.Join(run.dir, "pipeline.yaml")
-	if err := os.WriteFile(run.pipeline, []byte(b.String()), 0o644); err != nil {
-		run.t.Fatal(err)
-	}
+	run.pipeline = run.h.WritePipelineFile(entries...)
 	return run
 }
 
@@ -183,27 +161,27 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 	}
 	select {
 	case err := <-run.procDone:
-		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, stormTail(run.log(), 4000))
+		t.Fatalf("ddbsync exited during the storm: %v\n%s", err, shared.Tail(run.log(), 4000))
 	default:
 	}
 	log := run.log()
 	if strings.Contains(log, "STREAM GAP") || strings.Contains(log, "stream gap") {
-		t.Fatalf("a gap was reported during a rollover storm:\n%s", stormGrep(log, "gap"))
+		t.Fatalf("a gap was reported during a rollover storm:\n%s", grepLines(log, "gap"))
 	}
 	if strings.Contains(log, "every record of the shard is trimmed") {
-		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", stormGrep(log, "trimmed"))
+		t.Fatalf("a shard was completed as trimmed during a rollover storm:\n%s", grepLines(log, "trimmed"))
 	}
-	code, metrics := stormHTTPGet(t, "http://"+run.metricsAddr+"/metrics")
-	if code != 200 {
-		t.Fatalf("/metrics %d", code)
+	metrics := httpGet(t, run.metricsAddr, "/metrics")
+	if metrics.status != 200 {
+		t.Fatalf("/metrics %d", metrics.status)
 	}
-	for _, line := range strings.Split(metrics, "\n") {
+	for _, line := range strings.Split(metrics.body, "\n") {
 		if strings.HasPrefix(line, "ddbsync_stream_gaps_total{") && !strings.HasSuffix(line, " 0") {
 			t.Fatalf("gap counted: %s", line)
 		}
 	}
-	if code, body := stormHTTPGet(t, "http://"+run.metricsAddr+"/readyz"); code != 200 {
-		t.Fatalf("/readyz %d %s", code, body)
+	if a := httpGet(t, run.metricsAddr, "/readyz"); a.status != 200 {
+		t.Fatalf("/readyz %d %s", a.status, a.body)
 	}
 	// The storm must have produced what it is about: Local's trimmed
 	// answers for shards read while empty (otherwise it tested nothing).
@@ -218,50 +196,18 @@ func stormRun(t *testing.T, tables []*stormTable, d time.Duration) {
 // stormWaitLog waits for a log line holding every one of words.
 func stormWaitLog(t *testing.T, e *e2e, timeout time.Duration, words ...string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	poll(t, fmt.Sprintf("a log line with %q", words), timeout, 100*time.Millisecond, func(context.Context) (bool, error) {
 		for _, l := range strings.Split(e.log(), "\n") {
 			all := true
 			for _, w := range words {
 				all = all && strings.Contains(l, w)
 			}
 			if all {
-				return
+				return true, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q within %s:\n%s", words, timeout, stormTail(e.log(), 4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func stormHTTPGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func stormGrep(log, word string) string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(strings.ToLower(l), word) {
-			out = append(out, l)
-		}
-	}
-	return stormTail(strings.Join(out, "\n"), 4000)
-}
-
-func stormTail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+		return false, nil
+	})
 }
 
 // TestRolloverStorm: a ROLLOVER every second while writers put, update and

@@ -139,14 +139,9 @@ func secRunToExit(t *testing.T, e *e2e, format string) (int, string) {
 // secGet GETs a path of the metrics server and checks the answer.
 func secGet(t *testing.T, addr, path string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	secCheck(t, path, string(b))
-	return string(b)
+	body := httpGet(t, addr, path).body
+	secCheck(t, path, body)
+	return body
 }
 
 // secWaitHTTP polls the metrics server until path answers 200.

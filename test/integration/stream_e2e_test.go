@@ -4,9 +4,7 @@ package integration
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -212,13 +210,8 @@ func TestMetricsAndHealth(t *testing.T) {
 	e.del(key1("a"))
 	e.converge(30 * time.Second)
 	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + e.metricsAddr + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		a := httpGet(t, e.metricsAddr, path)
+		return a.status, a.body
 	}
 	if code, body := get("/healthz"); code != 200 {
 		t.Fatalf("/healthz %d %s", code, body)

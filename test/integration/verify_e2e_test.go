@@ -3,13 +3,9 @@
 package integration
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +32,8 @@ type verifyReport struct {
 		} `json:"examples"`
 		Repair *struct {
 			Indexed, Deleted, Skipped, Failed int
+			NotAttempted                      int   `json:"not_attempted"`
+			Floor                             int64 `json:"floor"`
 		} `json:"repair"`
 	} `json:"tables"`
 }
@@ -44,30 +42,24 @@ type verifyReport struct {
 // and parsed report.
 func (e *e2e) verify(args ...string) (int, verifyReport) {
 	e.t.Helper()
-	bin := os.Getenv("DDBSYNC_BIN")
-	if bin == "" {
-		bin = "../../bin/ddbsync"
-	}
-	cmd := exec.Command(bin, append([]string{"verify", "-f", e.pipeline, "--json"}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+e.accessKey, "AWS_SECRET_ACCESS_KEY="+e.secret)
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("verify: %v", err)
-	}
+	code, r, _ := e.runVerify(args...)
+	return code, r
+}
+
+// runVerify runs `ddbsync verify -f <pipeline> --json` with args and
+// returns its exit code, its report (parsed when the exit code is 0 or 4:
+// one table, or the test fails) and its standard error.
+func (e *e2e) runVerify(args ...string) (int, verifyReport, string) {
+	e.t.Helper()
+	code, stdout, stderr := e.h.Command(append([]string{"verify", "-f", e.pipeline, "--json"}, args...)...)
 	var r verifyReport
 	if code == 0 || code == 4 {
-		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || len(r.Tables) != 1 {
-			e.t.Fatalf("verify exit %d: report %v:\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Tables) != 1 {
+			e.t.Fatalf("verify exit %d: report %v:\n%s\nstderr:\n%s", code, err, stdout, stderr)
 		}
 	}
-	e.t.Logf("verify %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
-	return code, r
+	e.t.Logf("verify %v: exit %d\n%s%s", args, code, stdout, stderr)
+	return code, r, stderr
 }
 
 // putDoc writes a document by hand with an external version.

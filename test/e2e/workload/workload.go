@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // API is the part of the DynamoDB client the workload writes with.
@@ -209,7 +211,7 @@ func (w *Workload) batch(ctx context.Context, reqs []types.WriteRequest) error {
 			if attempt == 5 || ctx.Err() != nil {
 				return fmt.Errorf("batch write %s: %w", w.table, err)
 			}
-			if err := sleep(ctx, time.Duration(200*(attempt+1))*time.Millisecond); err != nil {
+			if err := retry.Sleep(ctx, time.Duration(200*(attempt+1))*time.Millisecond); err != nil {
 				return err
 			}
 			continue
@@ -268,7 +270,7 @@ func (r *Running) Stop() error {
 // RunFor runs the workload for d and stops it.
 func (w *Workload) RunFor(ctx context.Context, d time.Duration) error {
 	r := w.Start(ctx)
-	_ = sleep(ctx, d)
+	_ = retry.Sleep(ctx, d)
 	return r.Stop()
 }
 
@@ -278,18 +280,6 @@ func (w *Workload) Run(ctx context.Context) error {
 		return errors.New("workload: Run needs Config.Steps")
 	}
 	return w.Start(ctx).Wait()
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // put, update and del are one change each, retried a few times (the SDK
@@ -305,7 +295,7 @@ func (w *Workload) do(ctx context.Context, what string, f func(ctx context.Conte
 			w.written.Add(1)
 			return nil
 		}
-		if sleep(ctx, time.Duration(200*(attempt+1))*time.Millisecond) != nil {
+		if retry.Sleep(ctx, time.Duration(200*(attempt+1))*time.Millisecond) != nil {
 			return nil
 		}
 	}

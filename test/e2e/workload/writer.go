@@ -3,6 +3,8 @@ package workload
 import (
 	"context"
 	"math/rand/v2"
+
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // writer is one of the concurrent writers: its own RNG (so its sequence of
@@ -46,7 +48,7 @@ func (wr *writer) run(ctx context.Context) error {
 		if err := wr.step(ctx); err != nil {
 			return err
 		}
-		if sleep(ctx, w.cfg.Pace) != nil {
+		if retry.Sleep(ctx, w.cfg.Pace) != nil {
 			return nil
 		}
 	}
