@@ -34,6 +34,20 @@ trap cleanup EXIT
 # shellcheck source=stack/env.sh
 . test/stack/env.sh
 export DDBSYNC_BIN="$PWD/bin/ddbsync"
+# failure_details LOG: what each failed top-level test printed (its assertion
+# lines and the harness's log tail), so a CI log says why, not only which.
+failure_details() {
+  for t in $(grep -oE '^--- FAIL: [A-Za-z0-9_]+' "$1" | awk '{print $3}' | sort -u); do
+    echo "---- output of $t (up to 150 lines):"
+    awk -v t="$t" '
+      $0 ~ "^=== (RUN|CONT|PAUSE)[[:space:]]+" t "([/[:space:]]|$)" { on = 1 }
+      $0 ~ "^=== (RUN|CONT)[[:space:]]+" && $0 !~ "[[:space:]]" t "([/[:space:]]|$)" { on = 0 }
+      on { print }
+      $0 ~ "^--- (FAIL|PASS): " t " " { on = 0 }
+    ' "$1" | grep -v 'WARN failed to close HTTP response body' | head -150
+  done
+}
+
 # run_suite NAME ARGS...: go test with the log kept in .stack/NAME.log and a
 # short summary on the console; returns go test's status.
 run_suite() {
@@ -45,8 +59,10 @@ run_suite() {
   set -e
   grep -E '^(--- |ok |FAIL|panic:|\| )|^\s+--- ' ".stack/$name.log" | grep -v -- '--- PASS: .*/' || true
   if [ $status -ne 0 ]; then
-    echo "$name FAILED (exit $status); the last lines of .stack/$name.log:"
-    tail -60 ".stack/$name.log"
+    echo "$name FAILED (exit $status)"
+    failure_details ".stack/$name.log"
+    echo "the last lines of .stack/$name.log:"
+    tail -40 ".stack/$name.log"
   fi
   return $status
 }

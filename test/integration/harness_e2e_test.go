@@ -112,6 +112,9 @@ func (e *e2e) writePipeline(tableBlock, sinkExtra string) {
 func (e *e2e) start() {
 	e.t.Helper()
 	e.h.PipelinePath, e.h.MetricsAddr = e.pipeline, e.metricsAddr
+	// A scenario may give the process other credentials than the harness's
+	// own clients use (a wrong secret for S3, a secret to look for in logs).
+	e.h.NS.AccessKey, e.h.NS.Secret = e.accessKey, e.secret
 	p := e.h.Start()
 	e.proc, e.procDone, e.logPath = p.Cmd, p.Done, p.LogPath
 	e.runs = e.h.Runs()

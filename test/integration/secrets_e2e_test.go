@@ -287,12 +287,11 @@ func TestSecretsRun(t *testing.T) {
 		t.Run("AWS error (missing table), "+format, func(t *testing.T) {
 			e := newE2E(t, "secaws", "", "")
 			badCleanup(e, e.table)
-			// The pipeline names a table that does not exist (the harness
-			// writes the pipeline from its own table name).
-			real := e.h.Table
-			e.h.Table += "-nope"
+			// The pipeline names a table that does not exist.
+			real := e.table
+			e.table += "-nope"
 			e.writePipeline("", secSink)
-			e.h.Table = real
+			e.table = real
 			code, out := secRunToExit(t, e, format)
 			if code != 1 || !strings.Contains(out, "does not exist") {
 				t.Fatalf("exit %d, want 1 with a missing-table error:\n%s", code, out)
