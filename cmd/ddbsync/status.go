@@ -170,7 +170,9 @@ func printStatus(w io.Writer, r status.Report, stateDir string) {
 	}
 }
 
-func secs(s float64) string { return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String() }
+func secs(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
 
 func orDash(s string) string {
 	if s == "" {
