@@ -41,6 +41,7 @@ type s3DLQ struct {
 	client   ObjectPutter
 	bucket   string
 	prefix   *expr.Template // key_path_prefix, with %{...} date patterns
+	owner    string         // expected bucket owner; "" checks nothing
 	pipeline string
 	log      *slog.Logger
 	random   func([]byte) (int, error) // crypto/rand.Read; tests replace it
@@ -57,7 +58,7 @@ func newS3DLQ(cfg *config.DLQS3, client ObjectPutter, pipeline string, log *slog
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &s3DLQ{client: client, bucket: cfg.Bucket, prefix: prefix, pipeline: safeFileName(pipeline), log: log, random: rand.Read}, nil
+	return &s3DLQ{client: client, bucket: cfg.Bucket, owner: cfg.BucketOwner, prefix: prefix, pipeline: safeFileName(pipeline), log: log, random: rand.Read}, nil
 }
 
 // where names the queue for logs and health: s3://bucket/prefix.
@@ -115,12 +116,16 @@ func (d *s3DLQ) write(ctx context.Context, items []deadItem, now time.Time) (str
 	}
 	at := "s3://" + d.bucket + "/" + key
 	_, err = retry.Do(ctx, d.log, "put dead letters "+at, func() (*s3.PutObjectOutput, error) {
-		return d.client.PutObject(ctx, &s3.PutObjectInput{
+		in := &s3.PutObjectInput{
 			Bucket:      aws.String(d.bucket),
 			Key:         aws.String(key),
 			Body:        bytes.NewReader(buf),
 			ContentType: aws.String("application/x-ndjson"),
-		})
+		}
+		if d.owner != "" {
+			in.ExpectedBucketOwner = aws.String(d.owner)
+		}
+		return d.client.PutObject(ctx, in)
 	})
 	if err != nil {
 		return "", fmt.Errorf("put dead letters %s: %w%s", at, err, s3Hint(err))
