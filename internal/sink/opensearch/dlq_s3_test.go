@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -124,7 +125,7 @@ func TestWriteS3DLQ(t *testing.T) {
 		l := letters[i]
 		if l.ID != want.id || l.Version == nil || *l.Version != want.v || l.VersionType != "external" || l.Action != "index" ||
 			l.Key.PartitionKey != want.id || l.Status != 400 || l.Error.Type != "mapper_parsing_exception" || l.Table != "orders" ||
-			string(l.Document) != `{"pk":"`+want.id+`","v":`+string(rune('0'+want.v))+`}` {
+			string(l.Document) != fmt.Sprintf(`{"pk":%q,"v":%d}`, want.id, want.v) {
 			t.Errorf("letter %d = %+v", i, l)
 		}
 	}
