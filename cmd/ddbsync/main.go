@@ -44,7 +44,7 @@ Usage:
   ddbsync status   [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
-  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
+  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE|s3://BUCKET/PREFIX/] [--id ID ...] [--dry-run]
   ddbsync version
 
 Global flags (before or after the subcommand):

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
@@ -93,7 +92,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		}
 		ddb := dynamodb.NewFromConfig(awsCfg)
 		streams := dynamodbstreams.NewFromConfig(awsCfg)
-		s3c := s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != "" })
+		s3c := newS3Client(awsCfg, "", o.Getenv)
 		envLocal := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
 		watches, err := newIndexWatches(ctx, p)
 		if err != nil {
@@ -120,10 +119,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			}
 			tableS3 := s3c
 			if t.Export != nil && t.Export.S3Region != "" && t.Export.S3Region != awsCfg.Region {
-				tableS3 = s3.NewFromConfig(awsCfg, func(so *s3.Options) {
-					so.Region = t.Export.S3Region
-					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
-				})
+				tableS3 = newS3Client(awsCfg, t.Export.S3Region, o.Getenv)
 			}
 			floor, err := floors.forTable(ctx, info.Name)
 			if err != nil {

@@ -154,7 +154,7 @@ func (d *decoder) dlq(parent *block) *DLQS3 {
 		return nil
 	}
 	s := &DLQS3{Line: sline}
-	sb := d.block(sn, spath, sline, []string{"bucket", "key_path_prefix", "region", "sts_role_arn"}, nil)
+	sb := d.block(sn, spath, sline, []string{"bucket", "key_path_prefix", "region", "sts_role_arn", "bucket_owner"}, nil)
 	if sb == nil {
 		return s
 	}
@@ -162,6 +162,7 @@ func (d *decoder) dlq(parent *block) *DLQS3 {
 	sb.str("key_path_prefix", &s.KeyPathPrefix)
 	sb.str("region", &s.Region)
 	sb.str("sts_role_arn", &s.STSRoleARN)
+	sb.str("bucket_owner", &s.BucketOwner)
 	return s
 }
 

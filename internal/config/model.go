@@ -166,7 +166,7 @@ type OpenSearch struct {
 	MaxRetries   int           // 0 (default) = retry until success
 
 	DLQFile string
-	DLQS3   *DLQS3 // `dlq.s3`; conflicts with DLQFile; not supported yet
+	DLQS3   *DLQS3 // `dlq.s3`; conflicts with DLQFile
 
 	TemplateType     string // v1 (default) | index-template
 	TemplateFile     string
@@ -183,13 +183,18 @@ type OpenSearch struct {
 	Line          int
 }
 
-// DLQS3 is `dlq.s3`.
+// DLQS3 is `dlq.s3`: dead letters as S3 objects of JSON lines.
 type DLQS3 struct {
-	Bucket        string
+	Bucket string // required
+	// KeyPathPrefix is the folder of the objects; it may hold %{yyyy}-style
+	// date patterns (UTC, evaluated when an object is written).
 	KeyPathPrefix string
-	Region        string
-	STSRoleARN    string
-	Line          int
+	Region        string // default: the sink's aws.region, else the environment's
+	STSRoleARN    string // default: the sink's aws.sts_role_arn, else none
+	// BucketOwner is the account expected to own the bucket (S3 refuses
+	// the write otherwise); "" checks nothing.
+	BucketOwner string
+	Line        int
 }
 
 // Secret is a string that never prints itself.

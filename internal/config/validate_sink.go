@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/expr"
 )
 
 func (v *validator) sinks(p *Pipeline) {
@@ -107,6 +109,10 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 				v.invalid(dp+".bucket", d.Bucket, "invalid S3 bucket name", err, "3 to 63 of a-z 0-9 . -")
 			}
 		}
+		v.keyPathPrefix(dp+".key_path_prefix", d.KeyPathPrefix)
+		if d.BucketOwner != "" && !validAccount(d.BucketOwner) {
+			v.invalid(dp+".bucket_owner", d.BucketOwner, "invalid account ID", nil, "a 12-digit AWS account ID")
+		}
 		v.aws(dp, AWS{Region: d.Region, STSRoleARN: d.STSRoleARN})
 	}
 	if o.AWS != nil {
@@ -119,6 +125,30 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 	v.positive(sp+".socket_timeout", o.SocketTimeout > 0, o.SocketTimeout.String(), "a positive duration")
 	v.positive(sp+".number_of_shards", o.NumberOfShards >= 0, fmt.Sprint(o.NumberOfShards), "0 (OpenSearch's default) or more")
 	v.positive(sp+".number_of_replicas", o.NumberOfReplicas >= 0, fmt.Sprint(o.NumberOfReplicas), "0 or more")
+}
+
+// maxDLQPrefix leaves room in S3's 1024-byte keys for the object name
+// (dlq-v1-<pipeline>-opensearch-<time>-<random>.jsonl).
+const maxDLQPrefix = 700
+
+// keyPathPrefix checks dlq.s3.key_path_prefix: literal text and %{...}
+// date patterns, no ${...} references (an object holds many documents).
+func (v *validator) keyPathPrefix(path, s string) {
+	if s == "" || v.bad(path) {
+		return
+	}
+	const want = `a folder such as "dlq/" or "dlq/%{yyyy}/%{MM}/%{dd}/"`
+	t, err := expr.Parse(s)
+	switch {
+	case err != nil:
+		v.invalid(path, s, "invalid key_path_prefix", err, want)
+	case len(t.Pointers()) > 0 || len(t.Metadata()) > 0:
+		v.invalid(path, s, "invalid key_path_prefix", fmt.Errorf("${...} references are not allowed: one object holds many documents"), want)
+	case strings.HasPrefix(s, "/"):
+		v.invalid(path, s, "invalid key_path_prefix", fmt.Errorf("starts with '/'"), want)
+	case len(s) > maxDLQPrefix:
+		v.add(path, gotWant("too long", plural(len(s), "byte"), fmt.Sprintf("at most %d bytes", maxDLQPrefix)))
+	}
 }
 
 // checkHost accepts an http or https URL with a host and nothing after the path.
