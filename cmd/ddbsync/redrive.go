@@ -122,7 +122,7 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 		case err != nil:
 			log.Error("redrive failed", "pipeline", t.Pipeline, "file", t.File, "err", err)
 			code = exitFailed
-		case len(rep.Result.Failed) > 0 && code == exitOK:
+		case (len(rep.Result.Failed) > 0 || len(rep.NotReplayable) > 0) && code == exitOK:
 			code = exitStillRefused
 		}
 	}
@@ -134,6 +134,9 @@ func printRedrive(w io.Writer, r redrive.Report, dryRun bool) {
 	fmt.Fprintf(w, "%s (pipeline %s): %d dead letter(s), %d selected\n", r.Target.File, r.Target.Pipeline, r.Letters, r.Selected)
 	for _, id := range r.Missing {
 		fmt.Fprintf(w, "  --id %s: no letter has this _id\n", id)
+	}
+	for _, id := range r.NotReplayable {
+		fmt.Fprintf(w, "  %s: a processor failed on this item; not sent (fix the item or the pipeline, then run verify --repair)\n", id)
 	}
 	if dryRun || r.Selected == 0 {
 		if dryRun && r.Selected > 0 {

@@ -127,8 +127,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			}
 			guard := &indexGuard{table: info.Name, watches: watches, m: streamMetrics, log: o.Logger.With("pipeline", p.Name), every: indexCheckEvery}
 			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor, guard: guard,
-				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: guard.guardSink(sink),
-				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
+				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store,
+				sink: withProcessors(p.Processing, guard.guardSink(sink), sink, o.Logger.With("pipeline", p.Name)),
+				log:  o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 				skipOldImages: !needsOldImages(p, info), progress: progress,
 			})

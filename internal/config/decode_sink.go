@@ -167,7 +167,8 @@ func (d *decoder) dlq(parent *block) *DLQS3 {
 }
 
 // processors decodes `processor`: a list of single-key mappings. Their
-// options are kept as decoded YAML and not validated.
+// options are kept as decoded YAML, and the line of every option is
+// indexed so that validation (processor.Compile) can point at it.
 func (d *decoder) processors(parent *block) []Processor {
 	n, path, _ := parent.child("processor")
 	if n == nil || isNull(n) {
@@ -193,6 +194,7 @@ func (d *decoder) processors(parent *block) []Processor {
 		switch {
 		case isNull(val):
 		case val.Kind == yaml.MappingNode:
+			d.indexLines(val, pp)
 			if err := val.Decode(&p.Options); err != nil {
 				d.add(val.Line, pp, "cannot read processor options: "+err.Error())
 			}
@@ -202,4 +204,24 @@ func (d *decoder) processors(parent *block) []Processor {
 		out = append(out, p)
 	}
 	return out
+}
+
+// indexLines records the line of every key and list item under n, with
+// paths written as validation writes them (a.b[0].c).
+func (d *decoder) indexLines(n *yaml.Node, path string) {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := joinPath(path, n.Content[i].Value)
+			d.idx.lines[p] = n.Content[i].Line
+			d.indexLines(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p := itemPath(path, i)
+			d.idx.lines[p] = resolve(item).Line
+			d.indexLines(item, p)
+		}
+	}
 }

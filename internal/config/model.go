@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/json"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,9 @@ type Pipeline struct {
 	Name       string
 	Source     Source
 	Processors []Processor
+	// Processing is the compiled processor list (nil without processors,
+	// or when one of them is not supported: Unsupported reports it).
+	Processing *processor.Chain
 	Sinks      []Sink
 	Line       int // line of the pipeline's name in the file
 }
@@ -100,9 +104,9 @@ type AWS struct {
 	Line               int
 }
 
-// Processor is one entry of `processor`. ddbsync parses the name and options
-// so that it can refuse clearly the processors it does not implement; the
-// options are not validated.
+// Processor is one entry of `processor`. Validation compiles the supported
+// ones into Pipeline.Processing (every bad option is a problem with its
+// path); Unsupported refuses the others.
 type Processor struct {
 	Name    string
 	Options map[string]any // nil when the processor has no options

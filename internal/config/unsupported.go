@@ -1,6 +1,11 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/processor"
+)
 
 // unsupportedOption is one option that ddbsync parses but does not run yet.
 // A later issue that implements an option deletes its row.
@@ -17,11 +22,13 @@ func unsupportedOptions() []unsupportedOption {
 			func(p *Pipeline) []string {
 				return when(!p.Source.Acknowledgments, sourcePath(p)+".acknowledgments")
 			}},
-		{"processor", "processors are not run yet; remove the processor list",
+		{"this processor", "the supported processors are " + strings.Join(processor.Names(), ", "),
 			func(p *Pipeline) []string {
 				var out []string
 				for i, pr := range p.Processors {
-					out = append(out, joinPath(itemPath(p.Name+".processor", i), pr.Name))
+					if !processor.Supported(pr.Name) {
+						out = append(out, processorPath(p, i, pr))
+					}
 				}
 				return out
 			}},

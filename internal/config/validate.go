@@ -18,6 +18,7 @@ func validate(f *File) []Problem {
 	tables := map[string]string{} // table ARN → path of its first use
 	for _, p := range f.Pipelines {
 		v.source(p, tables)
+		v.processors(p)
 		v.sinks(p)
 	}
 	return v.probs

@@ -202,8 +202,12 @@ type Report struct {
 	Letters  int      // letters in the file or objects
 	Selected int      // lines chosen by --id (all without)
 	Missing  []string // --id values no line has
-	Result   opensearch.ReplayResult
-	Output   string // file holding the letters refused again ("" when none)
+	// NotReplayable are the selected letters of events a processor failed
+	// on (_ids): their document is unprocessed, so they are never sent;
+	// fix the item or the pipeline and run verify --repair instead.
+	NotReplayable []string
+	Result        opensearch.ReplayResult
+	Output        string // file holding the letters refused again ("" when none)
 }
 
 // Run replays the selected letters of t, read with read, through the
@@ -219,6 +223,15 @@ func Run(ctx context.Context, t Target, ids []string, dryRun bool, output string
 	r.Letters = len(letters)
 	sel, missing := Select(letters, ids)
 	r.Selected, r.Missing = len(sel), missing
+	kept := sel[:0:0]
+	for _, l := range sel {
+		if l.Error.Type == opensearch.ErrorTypeProcessor {
+			r.NotReplayable = append(r.NotReplayable, l.ID)
+			continue
+		}
+		kept = append(kept, l)
+	}
+	sel = kept
 	if dryRun || len(sel) == 0 {
 		return r, nil
 	}

@@ -157,3 +157,22 @@ func TestOutputFor(t *testing.T) {
 		t.Errorf("OutputFor(file) = %q, want %q", got, want)
 	}
 }
+
+// TestRunSkipsProcessorFailures: a letter of an event a processor failed on
+// holds the unprocessed document; it is listed, never sent.
+func TestRunSkipsProcessorFailures(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "p.jsonl")
+	lines := `{"index":"i","id":"a","action":"index","version":5,"version_type":"external","status":0,"error":{"type":"processor_failure","reason":"processor[0] date: ..."},"document":{"d":"x"}}
+{"index":"i","id":"b","action":"index","version":6,"version_type":"external","status":400,"error":{"type":"mapper_parsing_exception","reason":"..."},"document":{"n":1}}
+`
+	if err := os.WriteFile(src, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fr := &fakeReplayer{}
+	open := func(_ *config.OpenSearch, output string) (Replayer, error) { return fr, nil }
+	rep, err := Run(t.Context(), Target{Pipeline: "p", Sink: &config.OpenSearch{}, File: src}, nil, false, filepath.Join(dir, "out.jsonl"), NewReader(nil, nil), open)
+	if err != nil || !reflect.DeepEqual(rep.NotReplayable, []string{"a"}) || len(fr.got) != 1 || fr.got[0].ID != "b" {
+		t.Fatalf("run: %+v, %v, sent %+v", rep, err, fr.got)
+	}
+}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"hash/fnv"
 	"os"
 	"strconv"
@@ -61,6 +62,10 @@ type Harness struct {
 	ExtraEnv []string
 	// Place says where each item's document must be (default: by key).
 	Place Placer
+	// Processing is the pipeline's processor chain (WritePipeline loads it
+	// from the pipeline it writes): the comparison expects every item as
+	// the chain processes it, and no document for an item it drops.
+	Processing *processor.Chain
 	// Seed seeds the scenario's workload: $E2E_SEED (or the suite's) mixed
 	// with the test name; logged, so a run can be repeated.
 	Seed uint64
