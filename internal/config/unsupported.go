@@ -29,8 +29,6 @@ func unsupportedOptions() []unsupportedOption {
 			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
 		{"dlq.s3", "use dlq_file for a local dead-letter file",
 			eachOpenSearch(func(o *OpenSearch) bool { return o.DLQS3 != nil }, "dlq.s3")},
-		{"export format ION", "export with DYNAMODB_JSON (the default)",
-			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
 			eachOpenSearch(func(o *OpenSearch) bool {
 				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled
