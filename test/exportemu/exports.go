@@ -163,6 +163,7 @@ func (s *server) exportTableToPointInTime(ctx context.Context, id identity, body
 		ExportID: exportID, ExportArn: in.TableArn + "/export/" + exportID,
 		TableArn: in.TableArn, TableID: t.tableID(), Bucket: in.S3Bucket, Prefix: in.S3Prefix,
 		SseAlgorithm: in.S3SseAlgorithm, SseKmsKeyID: in.S3SseKmsKeyId, Type: in.ExportType, StartTime: now,
+		Format: in.ExportFormat,
 	}
 	if err := s.setTimes(&in, &e.meta, now); err != nil {
 		return nil, err
@@ -198,12 +199,10 @@ func (in *exportInput) validate() error {
 		return validationf("TableArn and S3Bucket are required")
 	}
 	if in.ExportFormat == "" {
-		in.ExportFormat = "DYNAMODB_JSON"
+		in.ExportFormat = formatJSON
 	}
 	switch in.ExportFormat {
-	case "DYNAMODB_JSON":
-	case "ION":
-		return validationf("ION not supported by the emulator")
+	case formatJSON, formatION:
 	default:
 		return validationf("ExportFormat must be DYNAMODB_JSON or ION, not %q", in.ExportFormat)
 	}
