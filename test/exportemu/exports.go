@@ -180,7 +180,7 @@ func (s *server) exportTableToPointInTime(ctx context.Context, id identity, body
 	if !created { // a concurrent call with the same token won
 		return s.sameRequest(e, string(request))
 	}
-	s.log.Info("export started", "table", name, "export", e.meta.ExportArn, "type", in.ExportType)
+	s.log.Info("export started", "table", name, "export", e.meta.ExportArn, "type", in.ExportType, "format", in.ExportFormat)
 	s.jobs.Add(1)
 	go s.run(s.jobCtx, e) // at once: the export should show the table as of ExportTime
 	return map[string]any{"ExportDescription": s.exports.describe(e)}, nil
