@@ -34,8 +34,6 @@ func unsupportedOptions() []unsupportedOption {
 			}},
 		{"serverless", "OpenSearch Serverless collections are not supported yet",
 			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
-		{"export format ION", "export with DYNAMODB_JSON (the default)",
-			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
 			eachOpenSearch(func(o *OpenSearch) bool {
 				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled

@@ -103,16 +103,16 @@ func (x *Exporter) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 	if bucket == "" {
 		bucket = aws.ToString(desc.S3Bucket)
 	}
-	files, total, err := x.manifest(ctx, bucket, aws.ToString(desc.ExportManifest))
+	man, err := x.manifest(ctx, bucket, aws.ToString(desc.ExportManifest))
 	if err != nil {
 		return 0, err
 	}
-	x.log.Info("loading export", "export", arn, "export_time", desc.ExportTime.UTC(), "files", len(files), "items", total)
-	prog := newProgress(total, x.Progress)
+	x.log.Info("loading export", "export", arn, "export_time", desc.ExportTime.UTC(), "format", man.format, "files", len(man.files), "items", man.total)
+	prog := newProgress(man.total, x.Progress)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(x.opts.Parallelism)
-	for _, f := range files {
-		g.Go(func() error { return x.loadFile(gctx, bucket, f, at, h, prog) })
+	for _, f := range man.files {
+		g.Go(func() error { return x.loadFile(gctx, bucket, man.format, f, at, h, prog) })
 	}
 	if err := g.Wait(); err != nil {
 		return 0, err
