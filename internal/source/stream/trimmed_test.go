@@ -152,7 +152,11 @@ func TestTrimmedScenarios(t *testing.T) {
 			}
 			// Records arrive after the reader started on the empty shard.
 			go func() {
-				time.Sleep(20 * time.Millisecond)
+				if f.localEmpty {
+					<-f.emptyIterTaken("s1") // the reader holds an iterator of the empty shard
+				} else {
+					time.Sleep(20 * time.Millisecond)
+				}
 				f.put("s1", "INSERT", "a", "1", 100)
 				f.put("s1", "MODIFY", "a", "2", 100)
 				f.put("s1", "INSERT", "b", "1", 101)
@@ -209,7 +213,7 @@ func TestLocalEmptyChildShardsAreRead(t *testing.T) {
 	s.opts.TrimmedBound = time.Hour // the false answer must clear on its own
 	rec := &recorder{}
 	go func() {
-		time.Sleep(30 * time.Millisecond) // s2 is being polled while empty
+		<-f.emptyIterTaken("s2") // s2 is being polled while empty
 		f.put("s2", "MODIFY", "a", "2", 101)
 		f.put("s2", "INSERT", "b", "1", 101)
 	}()
