@@ -242,6 +242,12 @@ func Compare(ctx context.Context, ddb *dynamodb.Client, table string, key ddbjso
 // CompareWith compares every item of table with every document of index
 // (a name or pattern), placing items with place.
 func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, base, index string) (Diff, error) {
+	return CompareSources(ctx, ddb, table, place, nil, base, index)
+}
+
+// CompareSources is CompareWith where same decides whether a _source
+// matches its item's document (nil: byte for byte).
+func CompareSources(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, same func(got, want string) bool, base, index string) (Diff, error) {
 	items, err := Items(ctx, ddb, table)
 	if err != nil {
 		return Diff{}, err
@@ -254,7 +260,7 @@ func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place 
 	if err != nil {
 		return Diff{}, err
 	}
-	return diff(len(items), exp, hits), nil
+	return diff(len(items), exp, hits, same), nil
 }
 
 // PointerPlacement places documents as a sink with document_id

@@ -21,9 +21,14 @@ import (
 // significant digits for search and sorting, while _source keeps the exact
 // digits. ignore_malformed keeps a document whose attribute is N in one item
 // and S in another (the string is kept in _source, not indexed in that
-// field). DynamoDB has no date type, so date_detection is off: a string that
-// looks like a date would otherwise map the field as date and fail every
-// later free-text value.
+// field). A boolean field accepts nothing but booleans and has no
+// ignore_malformed, so a field first seen as a BOOL (or a list of BOOLs and
+// NULLs) would refuse every later item where the attribute is an N or an S:
+// booleans map to keyword instead ("true"/"false", still found by a term
+// query for true), which takes any scalar; ignore_above keeps a long string
+// in _source without indexing it. DynamoDB has no date type, so
+// date_detection is off: a string that looks like a date would otherwise map
+// the field as date and fail every later free-text value.
 func numberMappings() map[string]any {
 	asDouble := map[string]any{"type": "double", "ignore_malformed": true}
 	return map[string]any{
@@ -31,6 +36,8 @@ func numberMappings() map[string]any {
 		"dynamic_templates": []any{
 			map[string]any{"ddbsync_integers": map[string]any{"match_mapping_type": "long", "mapping": asDouble}},
 			map[string]any{"ddbsync_fractions": map[string]any{"match_mapping_type": "double", "mapping": asDouble}},
+			map[string]any{"ddbsync_booleans": map[string]any{"match_mapping_type": "boolean",
+				"mapping": map[string]any{"type": "keyword", "ignore_above": 256}}},
 		},
 	}
 }
