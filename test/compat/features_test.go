@@ -257,3 +257,21 @@ func verify(t *testing.T, h *e2e.Harness, args ...string) (int, verifyReport) {
 	}
 	return code, r
 }
+
+// TestCompatClosedIndexFails: an index closed under a running pipeline
+// refuses every write alike (index_closed_exception), so run fails saying
+// how to open it and dead-letters nothing; once it is open again a restart
+// continues from the checkpoints and loses nothing.
+func TestCompatClosedIndexFails(t *testing.T) {
+	h := newHarness(t, "closed", e2e.Namespace{})
+	h.WritePipeline(e2e.Pipeline{})
+	h.Start()
+	plainItems(t, h, "c", 5)
+	h.Converge(30 * time.Second)
+	do(t, h, "POST", "/"+h.Index+"/_close", "", 200)
+	plainItems(t, h, "later", 3)
+	mustFail(t, h, "index_closed_exception", "_open")
+	do(t, h, "POST", "/"+h.Index+"/_open?wait_for_active_shards=1", "", 200)
+	h.Start()
+	h.Converge(30 * time.Second)
+}
