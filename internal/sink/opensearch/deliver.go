@@ -141,7 +141,7 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 // or the sink's configuration (refusalHint): retrying cannot help and every
 // other document would be refused alike, so nothing is dead-lettered and the
 // write fails; after the fix a restart continues from the checkpoints.
-var ErrRefusedForGood = errors.New("OpenSearch refuses every write of this sink")
+var ErrRefusedForGood = errors.New("refused for every document alike, so no retry or dead letter can help")
 
 // refused is the error of an outcomeFatal answer: what was refused, how,
 // and what to fix.
