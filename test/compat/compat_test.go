@@ -3,12 +3,12 @@
 // Package compat is the compatibility suite (issue 12): the core
 // end-to-end scenarios — stream with deletes and shard rollovers, export
 // and scan backfill, a mapping rejection to the dead-letter queue, an
-// ingest pipeline (and a missing one), index templates (v1 and
-// index-template) and `ddbsync verify` — against the search server at
-// $COMPAT_SEARCH_URL (default $OPENSEARCH_URL, the stack's OpenSearch
-// 2.19). make test runs it against OpenSearch 2.19, OpenSearch 3.x and
-// Elasticsearch 7.10.2 in turn (test/stack/compat-server.sh starts the
-// extra servers). Every scenario runs on the one end-to-end harness
+// ingest pipeline (present, missing, deleted under a run), a closed index,
+// index templates (v1 and index-template) and `ddbsync verify` — against
+// the search server at $COMPAT_SEARCH_URL (default $OPENSEARCH_URL, the
+// stack's OpenSearch 2.19). make test runs it against OpenSearch 2.19,
+// OpenSearch 3.x and Elasticsearch 7.10.2 in turn
+// (test/stack/compat-server.sh starts the extra servers). Every scenario runs on the one end-to-end harness
 // (test/e2e) and compares every item with every document.
 package compat
 

@@ -50,7 +50,13 @@ pick_java_home() {
     return
   fi
   local d
-  for d in ${OPENSEARCH3_JAVA_HOME:-} /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
+  if [ -n "${OPENSEARCH3_JAVA_HOME:-}" ]; then
+    [ -x "$OPENSEARCH3_JAVA_HOME/bin/javac" ] && [ "$(java_major "$OPENSEARCH3_JAVA_HOME")" -ge 21 ] 2>/dev/null ||
+      die "OPENSEARCH3_JAVA_HOME=$OPENSEARCH3_JAVA_HOME is not a JDK 21 or newer"
+    java_home="$OPENSEARCH3_JAVA_HOME"
+    return
+  fi
+  for d in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
     [ -x "$d/bin/javac" ] || continue
     if [ "$(java_major "$d")" -ge 21 ] 2>/dev/null; then java_home="$d"; return; fi
   done
