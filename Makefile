@@ -51,3 +51,9 @@ test-faults: build ## full fault-injection suite against the local stack (brings
 	bash test/stack/stack-up.sh
 	bash test/faults/toxiproxy.sh >/dev/null
 	bash -c '. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/' # env.sh needs bash
+
+# Compatibility suite (test/compat, issue 12): the core end-to-end scenarios against OpenSearch 2.19
+# (the stack's), then OpenSearch 3.x and Elasticsearch 7.10.2, each started alone and stopped again.
+.PHONY: test-compat
+test-compat: build ## compatibility suite against OpenSearch 2.19, 3.x and Elasticsearch 7.10.2 (stack already up)
+	bash test/run-tests.sh --compat-only

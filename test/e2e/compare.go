@@ -15,8 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ddbsync/ddbsync/internal/change"
-	"github.com/ddbsync/ddbsync/internal/processor"
 	"io"
 	"net/http"
 	"time"
@@ -25,7 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
@@ -251,13 +251,15 @@ func Compare(ctx context.Context, ddb *dynamodb.Client, table string, key ddbjso
 // CompareWith compares every item of table with every document of index
 // (a name or pattern), placing items with place.
 func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, base, index string) (Diff, error) {
-	return CompareProcessed(ctx, ddb, table, place, nil, base, index)
+	return CompareProcessed(ctx, ddb, table, place, nil, nil, base, index)
 }
 
-// CompareProcessed is CompareWith for a pipeline with processors: every
-// item is expected as chain processes it (nil: unprocessed), and items the
-// chain drops or fails on are expected to have no document.
-func CompareProcessed(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, chain *processor.Chain, base, index string) (Diff, error) {
+// CompareProcessed is CompareWith for a pipeline with processors and a
+// server that may re-serialize _source: every item is expected as chain
+// processes it (nil: unprocessed; items the chain drops or fails on are
+// expected to have no document), and same decides whether a _source matches
+// its item's document (nil: byte for byte).
+func CompareProcessed(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, chain *processor.Chain, same func(got, want string) bool, base, index string) (Diff, error) {
 	items, err := Items(ctx, ddb, table)
 	if err != nil {
 		return Diff{}, err
@@ -270,7 +272,7 @@ func CompareProcessed(ctx context.Context, ddb *dynamodb.Client, table string, p
 	if err != nil {
 		return Diff{}, err
 	}
-	return diff(len(items), exp, hits), nil
+	return diff(len(items), exp, hits, same), nil
 }
 
 // PointerPlacement places documents as a sink with document_id
