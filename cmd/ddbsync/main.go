@@ -14,12 +14,14 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ddbsync/ddbsync/internal/app"
 	"github.com/ddbsync/ddbsync/internal/config"
+	backfillbar "github.com/ddbsync/ddbsync/internal/progress"
 	"github.com/ddbsync/ddbsync/internal/source/stream"
 )
 
@@ -244,7 +246,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if code, done := parse(fs, args); done {
 		return code
 	}
-	log, f, code, done := c.setup(stderr, stderr)
+	// On a terminal, backfills show a live progress bar below the log
+	// lines (text logs only: JSON logs are for machines).
+	logOut := stderr
+	var bar *backfillbar.Bar
+	if isTerminal(stderr) && c.logFormat == "text" {
+		bar = backfillbar.NewBar(stderr, time.Now)
+		logOut = bar
+	}
+	log, f, code, done := c.setup(logOut, stderr)
 	if done {
 		return code
 	}
@@ -257,6 +267,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	err := app.Run(ctx, f, app.Options{
 		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
 		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag,
+		Progress: progressView(bar),
 	})
 	var gap *stream.GapError
 	switch {
@@ -280,4 +291,23 @@ func envOr(key, def string) string {
 		return strings.TrimSpace(v)
 	}
 	return def
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressView is bar as an app.ProgressView (nil when there is none, so
+// the interface is nil too).
+func progressView(bar *backfillbar.Bar) app.ProgressView {
+	if bar == nil {
+		return nil
+	}
+	return bar
 }

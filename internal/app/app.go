@@ -37,6 +37,14 @@ type Options struct {
 	StartupTimeout time.Duration
 	// ReadyLag is how far behind a table may be for /readyz (0: 1 minute).
 	ReadyLag time.Duration
+	// Progress, when set, is shown each backfill's progress (main sets a
+	// terminal progress bar when stderr is a terminal).
+	Progress ProgressView
+}
+
+// ProgressView shows a backfill's progress as it happens.
+type ProgressView interface {
+	Backfill(table, kind string, done, total int64)
 }
 
 // ErrUnsupported wraps configuration that parses but that ddbsync does not run yet.
@@ -131,7 +139,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				sink: withProcessors(p.Processing, guard.guardSink(sink), sink, o.Logger.With("pipeline", p.Name)),
 				log:  o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
-				skipOldImages: !needsOldImages(p, info), progress: progress,
+				skipOldImages: !needsOldImages(p, info), progress: progress, view: o.Progress,
 			})
 			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
 			if !local {

@@ -63,6 +63,8 @@ type Harness struct {
 	MetricsAddr string
 	// ExtraEnv is added to ddbsync's environment.
 	ExtraEnv []string
+	// Container, when set, makes Start run the binary as an image would.
+	Container *Container
 	// Place says where each item's document must be (default: by key).
 	Place Placer
 	// Processing is the pipeline's processor chain (WritePipeline loads it
