@@ -311,3 +311,25 @@ func progressView(bar *backfillbar.Bar) app.ProgressView {
 	}
 	return bar
 }
+
+// runLocation is how wait and status find a running `run`: its state
+// directory (whose run file names the metrics address) and, failing that,
+// the metrics address itself.
+type runLocation struct {
+	stateDir, metricsAddr *string
+}
+
+func registerRunLocation(fs *flag.FlagSet) runLocation {
+	return runLocation{
+		stateDir:    fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)"),
+		metricsAddr: fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR)"),
+	}
+}
+
+// addr is the run's metrics address: from its run file, else the flag.
+func (l runLocation) addr() string {
+	if rf, err := app.ReadRunFile(*l.stateDir); err == nil && rf.MetricsAddr != "" {
+		return rf.MetricsAddr
+	}
+	return *l.metricsAddr
+}
