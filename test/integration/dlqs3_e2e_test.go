@@ -33,26 +33,10 @@ func TestDeadLetterS3AndRedrive(t *testing.T) {
 	e.writePipeline("", fmt.Sprintf("dlq:\n  s3:\n    bucket: %s\n    key_path_prefix: \"%s%%{yyyy}/%%{MM}/%%{dd}\"\n    region: us-east-1", bucket, folder))
 	s3c := s3Client(stackAWSConfig(t))
 	t.Cleanup(func() { deleteObjects(s3c, bucket, folder) })
-	e.start()
-	poll(t, "index created", 60*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		st, _ := e.osDo(http.MethodHead, "/"+e.index, nil)
-		return st == 200, nil
-	})
-	t.Cleanup(func() {
-		e.osDo(http.MethodDelete, "/_template/"+e.index+"-ddbsync-numbers", nil)
-		e.osDo(http.MethodDelete, "/"+e.index, nil)
-	})
-	// A limit an operator can raise later: "wide" exceeds it until then.
-	if st, body := e.osDo(http.MethodPut, "/"+e.index+"/_settings", []byte(`{"index.mapping.total_fields.limit":12}`)); st != 200 {
-		t.Fatalf("set total_fields.limit: %d %s", st, body)
-	}
+	startWithFieldLimit(t, e) // "wide" exceeds the limit until it is raised
 	e.put(map[string]types.AttributeValue{"pk": s("first"), "v": n("0")})
 	e.converge(60 * time.Second)
-	wide := map[string]types.AttributeValue{"pk": s("wide")}
-	for i := 0; i < 15; i++ {
-		wide[fmt.Sprintf("w%02d", i)] = n(fmt.Sprint(i))
-	}
-	e.put(wide)
+	e.put(wideItem("wide"))
 	for i := 0; i < 5; i++ {
 		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("ok%02d", i)), "v": n(fmt.Sprint(i))})
 	}
@@ -134,25 +118,10 @@ func TestDeadLetterS3NoSuchBucket(t *testing.T) {
 	e.writePipeline("", sinkDLQ(gone))
 	s3c := s3Client(stackAWSConfig(t))
 	t.Cleanup(func() { deleteObjects(s3c, bucket, folder) })
-	e.start()
-	poll(t, "index created", 60*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		st, _ := e.osDo(http.MethodHead, "/"+e.index, nil)
-		return st == 200, nil
-	})
-	t.Cleanup(func() {
-		e.osDo(http.MethodDelete, "/_template/"+e.index+"-ddbsync-numbers", nil)
-		e.osDo(http.MethodDelete, "/"+e.index, nil)
-	})
-	if st, body := e.osDo(http.MethodPut, "/"+e.index+"/_settings", []byte(`{"index.mapping.total_fields.limit":12}`)); st != 200 {
-		t.Fatalf("set total_fields.limit: %d %s", st, body)
-	}
+	startWithFieldLimit(t, e)
 	e.put(map[string]types.AttributeValue{"pk": s("first"), "v": n("0")})
 	e.converge(60 * time.Second)
-	wide := map[string]types.AttributeValue{"pk": s("wide")}
-	for i := 0; i < 15; i++ {
-		wide[fmt.Sprintf("w%02d", i)] = n(fmt.Sprint(i))
-	}
-	e.put(wide)
+	e.put(wideItem("wide"))
 	if code := e.wait(90 * time.Second); code != 1 {
 		t.Fatalf("exit code %d, want 1; log:\n%s", code, e.log())
 	}
