@@ -267,7 +267,9 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 	}
 	var create []byte
 	settings := map[string]any{}
-	serverless := s.cfg.Serverless() // manages shards itself: no shard or mapping-limit settings
+	// Serverless manages shards itself and refuses shard settings. The
+	// mapping depth limit stays: items nest up to 32 levels (DESIGN §2.10).
+	serverless := s.cfg.Serverless()
 	if n := s.cfg.NumberOfShards; n > 0 && !serverless {
 		settings["number_of_shards"] = n
 	}
@@ -280,10 +282,8 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 	}
 	if ownsNumberMapping(s.cfg) {
 		cb["mappings"] = numberMappings()
-		if !serverless {
-			maps.Copy(settings, mappingSettings())
-			cb["settings"] = settings
-		}
+		maps.Copy(settings, mappingSettings())
+		cb["settings"] = settings
 	}
 	if len(cb) > 0 {
 		b, _ := json.Marshal(cb) // ints, strings and bools always encode
