@@ -1,6 +1,8 @@
 package opensearch
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -149,5 +151,44 @@ func TestServerlessRequestSequence(t *testing.T) {
 				t.Errorf("requests\n got %v\nwant %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSignedCompressedBulk: with enable_request_compression the body is
+// gzipped before it is signed, so the signed hash is the hash of the bytes
+// sent.
+func TestSignedCompressedBulk(t *testing.T) {
+	var mu sync.Mutex
+	var bad []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sum := sha256.Sum256(body)
+		mu.Lock()
+		if r.Header.Get("X-Amz-Content-Sha256") != hex.EncodeToString(sum[:]) {
+			bad = append(bad, r.Method+" "+r.URL.Path+": signed hash is not the hash of the bytes sent")
+		}
+		if r.URL.Path == "/_bulk" && r.Header.Get("Content-Encoding") != "gzip" {
+			bad = append(bad, "bulk not compressed")
+		}
+		mu.Unlock()
+		if r.URL.Path == "/_bulk" {
+			_, _ = io.WriteString(w, `{"errors":false,"items":[{"index":{"_index":"orders","_id":"a","status":200}}]}`)
+		}
+	}))
+	defer srv.Close()
+	cfg := serverlessSink(t, srv.URL, "orders", "        enable_request_compression: true\n        index_type: management_disabled\n")
+	s, err := New(cfg, Options{AWSConfig: &aws.Config{Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(t.Context(), []change.Event{ev(change.OpIndex, "a", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Error(bad)
 	}
 }
