@@ -68,7 +68,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
 	progress, waits := metrics.NewProgress(time.Now), &metrics.Waits{}
-	cu := &caughtUp{progress: progress, health: health, log: o.Logger, poll: 200 * time.Millisecond}
+	cu := &caughtUp{progress: progress, health: health, log: o.Logger, poll: 200 * time.Millisecond, serverless: anyServerless(f)}
 
 	// The metrics server lives as long as the tables run.
 	var ms errgroup.Group

@@ -96,7 +96,9 @@ func (d *decoder) dynamodb(parent *block) Source {
 	s := newSource()
 	b := d.block(n, path, line, []string{
 		"tables", "aws", "acknowledgments", "shard_acknowledgment_timeout", "s3_data_file_acknowledgment_timeout",
-	}, nil)
+	}, retiredKeys{
+		"shared_acknowledgement_timeout": "not supported: shared_acknowledgement_timeout (the spelling of Data Prepper's dynamodb page; the key Data Prepper reads is shard_acknowledgment_timeout)",
+	})
 	if b == nil {
 		return s
 	}
@@ -195,16 +197,19 @@ func (d *decoder) stream(parent *block) *Stream {
 	return s
 }
 
-// aws decodes an `aws` block; serverless is a key of the sink's block only.
+// aws decodes an `aws` block; serverless and serverless_options are keys of
+// the sink's block only.
 func (d *decoder) aws(parent *block, sink bool) AWS {
 	n, path, line := parent.child("aws")
 	a := AWS{Line: line}
 	known := []string{"region", "sts_role_arn", "sts_external_id", "sts_header_overrides"}
 	if sink {
-		known = append(known, "serverless")
+		known = append(known, "serverless", "serverless_options")
 	}
 	b := d.block(n, path, line, known, retiredKeys{
-		"serverless": "serverless is an option of the opensearch sink's aws block, not of the source",
+		"serverless":               "serverless is an option of the opensearch sink's aws block, not of the source",
+		"serverless_options":       "serverless_options is an option of the opensearch sink's aws block, not of the source",
+		"aws_sts_header_overrides": "not supported: aws_sts_header_overrides (the spelling of Data Prepper's dynamodb page; the key Data Prepper reads is sts_header_overrides)",
 	})
 	if b == nil {
 		return a
@@ -214,7 +219,24 @@ func (d *decoder) aws(parent *block, sink bool) AWS {
 	b.str("sts_external_id", &a.STSExternalID)
 	b.strMap("sts_header_overrides", &a.STSHeaderOverrides)
 	b.boolean("serverless", &a.Serverless)
+	if b.present("serverless_options") {
+		a.ServerlessOptions = d.serverlessOptions(b)
+	}
 	return a
+}
+
+// serverlessOptions decodes `serverless_options`.
+func (d *decoder) serverlessOptions(parent *block) *ServerlessOptions {
+	n, path, line := parent.child("serverless_options")
+	o := &ServerlessOptions{Line: line}
+	b := d.block(n, path, line, []string{"network_policy_name", "collection_name", "vpce_id"}, nil)
+	if b == nil {
+		return o
+	}
+	b.str("network_policy_name", &o.NetworkPolicyName)
+	b.str("collection_name", &o.CollectionName)
+	b.str("vpce_id", &o.VPCEID)
+	return o
 }
 
 // openSearchBareUnit is the unit of a bare number in the opensearch sink's

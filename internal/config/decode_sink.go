@@ -86,14 +86,16 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 		"index", "index_type", "document_id", "routing", "action", "document_version", "document_version_type", "pipeline",
 		"bulk_size", "flush_timeout", "max_retries", "dlq_file", "dlq",
 		"template_type", "template_file", "template_content", "number_of_shards", "number_of_replicas", "normalize_index",
-		"number_mapping",
+		"number_mapping", "proxy", "enable_request_compression", "distribution_version",
+		"serverless", "serverless_options",
+		// Documented by Data Prepper, parsed, refused by Unsupported.
+		"actions", "document_root_key", "ism_policy_file", "routes", "tags_target_key", "include_keys", "exclude_keys",
 	}, retiredKeys{
 		"aws_sigv4":                "not supported: aws_sigv4 (deprecated in Data Prepper); use an aws block: aws: {region: ...}",
 		"aws_region":               "not supported: aws_region (deprecated in Data Prepper); use aws: {region: ...}",
 		"aws_sts_role_arn":         "not supported: aws_sts_role_arn (deprecated in Data Prepper); use aws: {sts_role_arn: ...}",
 		"aws_sts_external_id":      "not supported: aws_sts_external_id (deprecated in Data Prepper); use aws: {sts_external_id: ...}",
 		"aws_sts_header_overrides": "not supported: aws_sts_header_overrides (deprecated in Data Prepper); use aws: {sts_header_overrides: ...}",
-		"serverless":               "not supported here: serverless belongs in the aws block (aws: {serverless: true})",
 		"document_id_field":        "not supported: document_id_field (deprecated in Data Prepper); use document_id: \"${/field}\"",
 		"routing_field":            "not supported: routing_field (deprecated in Data Prepper); use routing: \"${/field}\"",
 	})
@@ -137,7 +139,52 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 	b.integer("number_of_replicas", &o.NumberOfReplicas)
 	b.boolean("normalize_index", &o.NormalizeIndex)
 	b.enum("number_mapping", &o.NumberMapping, NumberMappingDouble, NumberMappingNone)
+	b.str("proxy", &o.Proxy)
+	b.boolean("enable_request_compression", &o.RequestCompression)
+	b.enum("distribution_version", &o.DistributionVersion, DistributionDefault, DistributionES6)
+	d.serverlessTopLevel(b, o, path)
+	for _, k := range notRunSinkKeys {
+		if b.present(k) {
+			o.notRun = append(o.notRun, k)
+		}
+	}
 	return o
+}
+
+// notRunSinkKeys are the opensearch sink options Data Prepper documents
+// that ddbsync parses but does not run; Unsupported says why for each.
+var notRunSinkKeys = []string{"actions", "document_root_key", "ism_policy_file", "routes", "tags_target_key", "include_keys", "exclude_keys"}
+
+// serverlessTopLevel reads the sink-level `serverless` and
+// `serverless_options` (deprecated in Data Prepper in favour of the aws
+// block, and what the OpenSearch Ingestion blueprint writes) into the aws
+// block. Serverless takes only SigV4-signed requests, so they need one.
+func (d *decoder) serverlessTopLevel(b *block, o *OpenSearch, path string) {
+	var on bool
+	b.boolean("serverless", &on)
+	var opts *ServerlessOptions
+	if b.present("serverless_options") {
+		opts = d.serverlessOptions(b)
+	}
+	if !on && opts == nil {
+		return
+	}
+	if o.AWS == nil {
+		key := "serverless"
+		if !on {
+			key = "serverless_options"
+		}
+		d.add(d.idx.lines[joinPath(path, key)], joinPath(path, key), gotWant("needs an aws block", "", `aws: {region: ..., sts_role_arn: ...} beside it: Serverless takes only SigV4-signed requests`))
+		return
+	}
+	o.AWS.Serverless = o.AWS.Serverless || on
+	if opts != nil {
+		if o.AWS.ServerlessOptions != nil {
+			d.add(opts.Line, joinPath(path, "serverless_options"), "set twice: here and in the aws block (keep the one in aws)")
+			return
+		}
+		o.AWS.ServerlessOptions = opts
+	}
 }
 
 // dlq decodes `dlq: {s3: {...}}`. It returns nil when there is no s3 block

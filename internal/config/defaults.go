@@ -80,6 +80,7 @@ func newOpenSearch() *OpenSearch {
 		SocketTimeout:       DefaultSocketTimeout,
 		NumberOfReplicas:    -1,
 		NumberMapping:       NumberMappingDouble,
+		DistributionVersion: DistributionDefault,
 	}
 }
 
@@ -107,6 +108,7 @@ func applyDefaults(f *File) {
 }
 
 func defaultTemplates(o *OpenSearch) {
+	serverlessVersions(o)
 	if o.DocumentID == nil {
 		o.DocumentID = expr.MustParse(DefaultDocumentID)
 	}
@@ -117,4 +119,22 @@ func defaultTemplates(o *OpenSearch) {
 	if o.DocumentVersion == nil && o.DocumentVersionType != VersionTypeInternal {
 		o.DocumentVersion = expr.MustParse(DefaultDocumentVersion)
 	}
+}
+
+// serverlessVersions turns a serverless sink's versioning to internal: AWS
+// documents no version parameters for Serverless collections, so ddbsync
+// sends none there and keeps per-key order by the order of its writes
+// (README: OpenSearch Serverless). What the file wrote is kept for Warnings.
+func serverlessVersions(o *OpenSearch) {
+	if !o.Serverless() {
+		return
+	}
+	switch {
+	case o.DocumentVersionType != VersionTypeInternal:
+		o.droppedVersionType = "document_version_type " + o.DocumentVersionType
+	case o.DocumentVersion != nil:
+		o.droppedVersionType = "document_version"
+	}
+	o.DocumentVersionType = VersionTypeInternal
+	o.DocumentVersion = nil
 }

@@ -100,8 +100,26 @@ type AWS struct {
 	STSRoleARN         string
 	STSExternalID      string
 	STSHeaderOverrides map[string]string
-	Serverless         bool // sink only
-	Line               int
+	// Serverless (sink only) says the hosts are an OpenSearch Serverless
+	// collection: SigV4 for service aoss, and only the APIs Serverless
+	// documents (see the README's Serverless section). The sink's
+	// deprecated top-level `serverless: true` sets it too.
+	Serverless bool
+	// ServerlessOptions (sink only) is `serverless_options`, in the aws block
+	// or (deprecated in Data Prepper) at the sink's top level; nil when absent.
+	ServerlessOptions *ServerlessOptions
+	Line              int
+}
+
+// ServerlessOptions is Data Prepper's `serverless_options`: the network
+// policy OpenSearch Ingestion adds a VPC endpoint to. ddbsync parses and
+// checks it but manages no network policy (Warnings says so): the policy
+// must already let ddbsync's network reach the collection.
+type ServerlessOptions struct {
+	NetworkPolicyName string
+	CollectionName    string
+	VPCEID            string
+	Line              int
 }
 
 // Processor is one entry of `processor`. Validation compiles the supported
@@ -150,7 +168,7 @@ type OpenSearch struct {
 	Hosts          []string // required, at least one http(s) URL
 	Username       string
 	Password       Secret // required with Username
-	AWS            *AWS   // nil when absent (SigV4 signing: not supported yet)
+	AWS            *AWS   // nil when absent; SigV4 signing when set
 	Cert           string // CA certificate file; conflicts with Insecure
 	Insecure       bool
 	ConnectTimeout time.Duration // default 10s; a bare number is milliseconds
@@ -184,8 +202,30 @@ type OpenSearch struct {
 	// OpenSearch's dynamic mapping. A template_file / template_content or
 	// index_type management_disabled always wins over it.
 	NumberMapping string
-	Line          int
+	// Proxy is `proxy`: a forward HTTP proxy, "host:port" or a URL; "" uses
+	// the environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+	Proxy string
+	// RequestCompression is `enable_request_compression`: gzip request
+	// bodies. Default false (Data Prepper's default is true).
+	RequestCompression bool
+	// DistributionVersion is `distribution_version`: default (the only one
+	// ddbsync runs) | es6 (refused by Unsupported).
+	DistributionVersion string
+	Line                int
+
+	// notRun lists the documented options the file wrote that ddbsync does
+	// not run (notRunSinkKeys); Unsupported refuses each.
+	notRun []string
+
+	// droppedVersionType is the document_version_type (or "document_version")
+	// the file wrote for a serverless sink, which applyDefaults replaced by
+	// internal (Warnings reports it); "" when nothing was dropped.
+	droppedVersionType string
 }
+
+// Serverless reports whether the sink writes to an OpenSearch Serverless
+// collection.
+func (o *OpenSearch) Serverless() bool { return o.AWS != nil && o.AWS.Serverless }
 
 // DLQS3 is `dlq.s3`: dead letters as S3 objects of JSON lines.
 type DLQS3 struct {

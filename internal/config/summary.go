@@ -99,10 +99,17 @@ func summarizeSink(s Sink) string {
 			line += ", basic auth"
 		}
 		if o.AWS != nil {
-			line += ", SigV4"
 			if o.AWS.Serverless {
-				line += " serverless"
+				line += ", OpenSearch Serverless (SigV4 aoss; no refresh, legacy templates or version parameters)"
+			} else {
+				line += ", SigV4 (es)"
 			}
+		}
+		if o.Proxy != "" {
+			line += ", via proxy " + redactURL(o.Proxy)
+		}
+		if o.RequestCompression {
+			line += ", gzip requests"
 		}
 		if o.Insecure {
 			line += ", TLS not verified"

@@ -145,6 +145,9 @@ var ErrCannotRepair = errors.New("cannot repair safely")
 // against its stream writes: that needs external versions taken from
 // getMetadata("document_version").
 func CanRepair(sink *config.OpenSearch) error {
+	if sink.Serverless() {
+		return fmt.Errorf("%w: the sink writes to OpenSearch Serverless without versions, so a repair could overwrite a newer stream change (README: OpenSearch Serverless says how to fix differences there)", ErrCannotRepair)
+	}
 	ok := sink.DocumentVersionType == "" || sink.DocumentVersionType == bulk.VersionExternal || sink.DocumentVersionType == bulk.VersionExternalGTE
 	if ok && sink.DocumentVersion != nil {
 		ev := &change.Event{Table: "probe", ID: "probe", Doc: []byte(`{}`), Version: 123456789}
