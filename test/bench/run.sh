@@ -5,8 +5,11 @@
 # BENCH_BACKFILL_ARGS lengthen them (e.g. BENCH_STREAM_ARGS="-rounds 5 -samples 30").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash test/stack/stack-up.sh
 . test/stack/env.sh
+# A stack already answering (perhaps started from another checkout) is used as is.
+if ! curl -sf -o /dev/null "$OPENSEARCH_URL" || ! curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT"; then
+	bash test/stack/stack-up.sh
+fi
 if [ "$1" != all ]; then
 	go run "./test/bench/$1" -bin bin/ddbsync "${@:2}"
 	exit

@@ -135,7 +135,7 @@ func run(ctx context.Context, o opts) error {
 		}
 		defer s.proc.Stop()
 	}
-	fmt.Printf("bench-stream: A = %s, B = %s; rates %s; %d interleaved rounds per rate\n", sides[0].name, sides[1].name, strings.Join(o.rates, ", "), o.rounds)
+	fmt.Printf("bench-stream: %s vs %s; rates %s; %d interleaved rounds per rate\n", sides[0].name, sides[1].name, strings.Join(o.rates, ", "), o.rounds)
 
 	// Warm-up: a few seconds of writes through each side (JITs, connections,
 	// the index's creation), not measured.
