@@ -144,7 +144,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
 		SkipOldImages: t.skipOldImages,
 		Floor:         t.floor,
-	}, t.log, t.m, t.health, stream.Options{Progress: t.progress})
+	}, t.log, t.m, t.health, stream.Options{Progress: t.progress, PollMax: t.cfg.Stream.PollInterval})
 	return src.Run(ctx, t.sink.Write)
 }
 

@@ -186,7 +186,7 @@ func (d *decoder) stream(parent *block) *Stream {
 	n, path, line := parent.child("stream")
 	s := newStream()
 	s.Line = line
-	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap"}, nil)
+	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap", "poll_interval"}, nil)
 	if b == nil {
 		return s
 	}
@@ -194,6 +194,7 @@ func (d *decoder) stream(parent *block) *Stream {
 	b.enum("view_on_remove", &s.ViewOnRemove, ViewNewImage, ViewOldImage)
 	b.enum("ttl_deletes", &s.TTLDeletes, TTLDelete, TTLKeep)
 	b.enum("on_gap", &s.OnGap, OnGapStop, OnGapRebackfill)
+	b.duration("poll_interval", &s.PollInterval, 0)
 	return s
 }
 

@@ -91,7 +91,11 @@ type Stream struct {
 	// OnGap is what happens when the stream has a gap (trimmed data, lost shard):
 	// "stop" (default) or "rebackfill". ddbsync extension.
 	OnGap string
-	Line  int
+	// PollInterval is the idle shard's GetRecords period (default
+	// DefaultPollInterval); a shard that just returned records is read again
+	// at once (at most 5 calls/s). ddbsync extension.
+	PollInterval time.Duration
+	Line         int
 }
 
 // AWS is an `aws` block (source or sink).

@@ -71,6 +71,9 @@ func summarizeTable(b *strings.Builder, t Table) {
 		if step > 1 {
 			fmt.Fprintf(b, ", replays from %s before the backfill", fmtDuration(t.Overlap))
 		}
+		if s.PollInterval != DefaultPollInterval {
+			fmt.Fprintf(b, ", idle shards polled every %s", fmtDuration(s.PollInterval))
+		}
 		b.WriteString(")\n")
 	} else {
 		fmt.Fprintf(b, "    %d. no stream: stop after the backfill\n", step)
