@@ -32,6 +32,9 @@ demo: build ## start the local stack and replicate a demo table live (Ctrl-C sto
 bench: build ## every benchmark (short runs, about 10 min), then one table; not part of make test
 	bash test/bench/run.sh all
 
+bench-shards: build ## one node reading N idle tables' shards: RSS and CPU per shard, GetRecords/s per shard (BENCH_ARGS="-tables 100,500")
+	bash test/bench/run.sh shards $(BENCH_ARGS)
+
 bench-stream: build ## stream latency at 1 per 2 s, 1/s, 50/s and max: default poll_interval vs 1s, interleaved (BENCH_ARGS="-rounds 5")
 	bash test/bench/run.sh stream $(BENCH_ARGS)
 
