@@ -169,6 +169,18 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 	return out, nil
 }
 
+// iteratorTaken reports whether a shard iterator was asked for on shard.
+func (f *fakeStreams) iteratorTaken(shard string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, shard+" ") {
+			return true
+		}
+	}
+	return false
+}
+
 // trimmedAnswers is how many TrimmedDataAccessException answers were given.
 func (f *fakeStreams) trimmedAnswers() int {
 	f.mu.Lock()

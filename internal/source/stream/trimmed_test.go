@@ -209,7 +209,10 @@ func TestLocalEmptyChildShardsAreRead(t *testing.T) {
 	s.opts.TrimmedBound = time.Hour // the false answer must clear on its own
 	rec := &recorder{}
 	go func() {
-		time.Sleep(30 * time.Millisecond) // s2 is being polled while empty
+		// s2 is being polled while empty: its first iterator was taken.
+		for !f.iteratorTaken("s2") {
+			time.Sleep(time.Millisecond)
+		}
 		f.put("s2", "MODIFY", "a", "2", 101)
 		f.put("s2", "INSERT", "b", "1", 101)
 	}()
