@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/metrics"
 )
@@ -37,6 +37,10 @@ type Options struct {
 	StartupTimeout time.Duration
 	// ReadyLag is how far behind a table may be for /readyz (0: 1 minute).
 	ReadyLag time.Duration
+	// Coordination is the source_coordination of a data-prepper-config.yaml
+	// (`run -c`): the state store of every pipeline without its own; nil
+	// means the local state directory.
+	Coordination *config.Coordination
 }
 
 // ErrUnsupported wraps configuration that parses but that ddbsync does not run yet.
@@ -48,11 +52,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		return err
 	}
 	startedAt := time.Now() // the moment --until-caught-up catches up to
-	store, err := checkpoint.OpenFileStore(o.StateDir)
-	if err != nil {
-		return err
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil { // staging, run file and DLQ live there with any store
+		return fmt.Errorf("create state dir %s: %w", o.StateDir, err)
 	}
-	defer store.Close()
+	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}
+	defer stores.Close()
 
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
@@ -63,7 +67,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	var ms errgroup.Group
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer func() { stopMetrics(); _ = ms.Wait() }()
-	floors := newFloors(store, o.Logger)
+	floors := newFloors(o.Logger)
 	if o.MetricsAddr != "" {
 		routes := append(probes(health, progress, waits, f, o).Routes(), floors.route(), metrics.Route{Pattern: "/caughtup", Handler: cu})
 		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health, routes...) })
@@ -72,7 +76,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	backfillMetrics := metrics.NewBackfill(o.Registry)
 	var runs []*tableRun
+	// Leases are renewed until every table stopped and released its own.
+	var hb errgroup.Group
+	hctx, stopHeartbeats := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() { stopHeartbeats(); _ = hb.Wait() }()
 	for _, p := range f.Pipelines {
+		store, err := stores.forPipeline(ctx, p, Coordination(p, o.Coordination), o, waits)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
 		sink, err := buildSinks(ctx, p, o, health)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
@@ -119,7 +131,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
 				})
 			}
-			floor, err := floors.forTable(ctx, info.Name)
+			floor, err := floors.forTable(ctx, info.Name, store)
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
@@ -140,6 +152,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			cu.add(w)
 		}
 	}
+	hb.Go(func() error { return stores.run(hctx) })
 	health.Started()
 	cu.start()
 	runCtx, stopRun := context.WithCancel(ctx)

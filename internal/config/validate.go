@@ -19,6 +19,7 @@ func validate(f *File) []Problem {
 	for _, p := range f.Pipelines {
 		v.source(p, tables)
 		v.sinks(p)
+		v.coordination(p.Coordination)
 	}
 	return v.probs
 }
