@@ -152,7 +152,9 @@ func TestTrimmedScenarios(t *testing.T) {
 			}
 			// Records arrive after the reader started on the empty shard.
 			go func() {
-				time.Sleep(20 * time.Millisecond)
+				for !f.iteratorTaken("s1") { // the reader started on the empty shard
+					time.Sleep(time.Millisecond)
+				}
 				f.put("s1", "INSERT", "a", "1", 100)
 				f.put("s1", "MODIFY", "a", "2", 100)
 				f.put("s1", "INSERT", "b", "1", 101)
