@@ -20,6 +20,9 @@ type Pipeline struct {
 	DocumentID string // the sink's document_id ("" = not set)
 	Routing    string // the sink's routing ("" = not set)
 	SinkExtra  string // YAML added to the opensearch sink
+	// Coordination is the YAML inside the pipeline's source_coordination
+	// block ("" = none: the local state directory).
+	Coordination string
 }
 
 // WritePipeline writes a pipeline file holding p to the harness directory
@@ -63,8 +66,12 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.SinkExtra != "" {
 		sink += "\n" + p.SinkExtra
 	}
+	coord := ""
+	if p.Coordination != "" {
+		coord = "  source_coordination:\n" + Indent(p.Coordination, 4) + "\n"
+	}
 	return fmt.Sprintf(`%s:
-  source:
+%s  source:
     dynamodb:
       tables:
         - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
@@ -75,7 +82,7 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
     - opensearch:
         hosts: ["%s"]
 %s
-`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
+`, p.Name, coord, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
 }
 
 // WritePipelineFile writes a pipeline file of entries (PipelineEntry) to
