@@ -41,6 +41,7 @@ const usage = `ddbsync keeps an OpenSearch index equal to a DynamoDB table.
 Usage:
   ddbsync run      [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--until-caught-up]
   ddbsync wait     [-f pipeline.yaml] [--timeout 60s] [--table NAME]
+  ddbsync status   [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
   ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
@@ -82,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRedrive(rest, stdout, stderr)
 	case "wait":
 		return cmdWait(rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "ddbsync %s\n", version)
 		return exitOK

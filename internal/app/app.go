@@ -58,6 +58,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}
 	defer stores.Close()
 
+	// Warnings and errors about a table are remembered for /status.
+	problems := &metrics.Problems{}
+	o.Logger = slog.New(problems.Tap(o.Logger.Handler()))
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
 	progress, waits := metrics.NewProgress(time.Now), &metrics.Waits{}
@@ -69,9 +72,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	defer func() { stopMetrics(); _ = ms.Wait() }()
 	floors := newFloors(o.Logger)
 	if o.MetricsAddr != "" {
-		routes := append(probes(health, progress, waits, f, o).Routes(), floors.route(), metrics.Route{Pattern: "/caughtup", Handler: cu})
+		status := metrics.Status{PID: os.Getpid(), Started: startedAt, Progress: progress, Health: health, Problems: problems}
+		routes := append(probes(health, progress, waits, f, o).Routes(), floors.route(), status.Route(),
+			metrics.Route{Pattern: "/caughtup", Handler: cu})
 		ms.Go(func() error { return metrics.Serve(mctx, o.MetricsAddr, o.Registry, health, routes...) })
-		o.Logger.Info("serving /metrics, /healthz, /readyz, /caughtup", "addr", o.MetricsAddr)
+		o.Logger.Info("serving /metrics, /healthz, /readyz, /caughtup, /status", "addr", o.MetricsAddr)
 		defer writeRunFile(o.StateDir, o.MetricsAddr, o.Logger)()
 	}
 	backfillMetrics := metrics.NewBackfill(o.Registry)

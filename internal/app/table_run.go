@@ -155,6 +155,7 @@ func (t *tableRun) reporter(kind string) func(done, total int64) {
 	return func(done, total int64) {
 		mu.Lock()
 		defer mu.Unlock()
+		t.progress.Backfill(t.info.Name, kind, done, total)
 		t.bm.Done.WithLabelValues(t.info.Name, kind).Set(float64(done))
 		t.bm.Total.WithLabelValues(t.info.Name, kind).Set(float64(total))
 		now := time.Now()

@@ -177,3 +177,23 @@ func (s *FileStore) flush() error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// ReadFileState reads the checkpoints of a state directory without taking
+// its lock, for `ddbsync status` beside a running `run` (which holds the
+// lock). The file is replaced atomically, so a read sees one whole version.
+// A directory without checkpoints reads as empty.
+func ReadFileState(dir string) (map[string]Progress, error) {
+	path := filepath.Join(dir, stateFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return map[string]Progress{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	out := map[string]Progress{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return out, nil
+}

@@ -32,9 +32,10 @@ type Progress struct {
 }
 
 type tableProgress struct {
-	phase  string
-	since  time.Time // phase start
-	shards map[string]*shardProgress
+	phase    string
+	since    time.Time // phase start
+	shards   map[string]*shardProgress
+	backfill *BackfillCount // the latest backfill's counts (nil: none in this process)
 }
 
 type shardProgress struct {

@@ -37,3 +37,12 @@ func (h *Health) IsPending(partition string) bool {
 	_, ok := h.pending[partition]
 	return ok
 }
+
+// DeadLetters returns how many documents of table this process
+// dead-lettered, and to which file.
+func (h *Health) DeadLetters(table string) (n int, file string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.dead[table]
+	return d.n, d.file
+}

@@ -186,3 +186,41 @@ func TestNumbersRaceRetriedWithoutMapping(t *testing.T) {
 	}
 	t.Cleanup(func() { e.osDo(http.MethodDelete, "/"+e.index, nil) })
 }
+
+// TestBooleansThenOtherKinds: an attribute that is BOOL in the first items
+// written and S, N, B, a list mixing every kind, or BOOL again in later
+// ones (DynamoDB attributes have no fixed type) indexes every item under
+// ddbsync's default mapping, from the backfill and from the stream, with
+// no dead letter: a field first mapped boolean would refuse all the rest.
+func TestBooleansThenOtherKinds(t *testing.T) {
+	e := newE2E(t, "bools", "", "")
+	kinds := []types.AttributeValue{
+		&types.AttributeValueMemberBOOL{Value: true},
+		s("plain"), n("-1.5E-130"), b([]byte{0, 1}), &types.AttributeValueMemberBOOL{Value: false},
+		&types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberBOOL{Value: true}, s("AA=="), n("12345678901234567890123456789012345678")}},
+		&types.AttributeValueMemberNULL{Value: true},
+	}
+	// The backfill's first bulk starts with booleans only.
+	for i := 0; i < 40; i++ {
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("a%03d", i)), "flag": &types.AttributeValueMemberBOOL{Value: i%2 == 0},
+			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberBOOL{Value: true}}}})
+	}
+	e.writePipeline("scan:\n  segments: 1\n  page_size: 40\nstream:\n  start_position: LATEST", "")
+	e.start()
+	e.waitLog("scan backfill complete", 2*time.Minute)
+	e.converge(time.Minute)
+	for i := 0; i < 70; i++ {
+		k := kinds[i%len(kinds)]
+		e.put(map[string]types.AttributeValue{"pk": s(fmt.Sprintf("b%03d", i)), "flag": k,
+			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{k, kinds[(i+1)%len(kinds)]}}})
+	}
+	e.converge(time.Minute)
+	if b, err := os.ReadFile(filepath.Join(e.dir, "state", "dlq", "e2e.jsonl")); err == nil && len(b) > 0 {
+		t.Errorf("dead letters:\n%.2000s", b)
+	}
+	// Search still finds booleans by value.
+	st, body := e.osDo(http.MethodGet, "/"+e.index+"/_count?q=flag:true", nil)
+	if st != 200 || strings.Contains(string(body), `"count":0`) {
+		t.Errorf("flag:true finds nothing: %d %s", st, body)
+	}
+}

@@ -55,7 +55,7 @@ func conflictPin(reason string) (field string, mapping map[string]any, ok bool) 
 	case kinds["object"]:
 		return m[1], disabledObject(), true
 	case kinds["string"]:
-		return m[1], map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}, true
+		return m[1], textMapping(), true
 	case kinds["number"] && kinds["boolean"]:
 		return m[1], map[string]any{"type": "double", "ignore_malformed": true}, true
 	}

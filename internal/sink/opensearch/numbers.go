@@ -24,6 +24,14 @@ import (
 // field). DynamoDB has no date type, so date_detection is off: a string that
 // looks like a date would otherwise map the field as date and fail every
 // later free-text value.
+//
+// A BOOL maps as text with a .keyword sub-field, exactly as a string does:
+// OpenSearch's boolean type has no ignore_malformed, so a field first mapped
+// boolean would refuse every later S, N or B value of the attribute (an
+// attribute has no fixed type across items, nor inside a list), and a
+// string and a boolean racing to map a new field would conflict. A text
+// field indexes true/false as their text; `term: {flag: true}` still
+// matches.
 func numberMappings() map[string]any {
 	asDouble := map[string]any{"type": "double", "ignore_malformed": true}
 	return map[string]any{
@@ -31,8 +39,16 @@ func numberMappings() map[string]any {
 		"dynamic_templates": []any{
 			map[string]any{"ddbsync_integers": map[string]any{"match_mapping_type": "long", "mapping": asDouble}},
 			map[string]any{"ddbsync_fractions": map[string]any{"match_mapping_type": "double", "mapping": asDouble}},
+			map[string]any{"ddbsync_booleans": map[string]any{"match_mapping_type": "boolean", "mapping": textMapping()}},
+			map[string]any{"ddbsync_strings": map[string]any{"match_mapping_type": "string", "mapping": textMapping()}},
 		},
 	}
+}
+
+// textMapping is OpenSearch's default mapping of a string: text with a
+// .keyword sub-field for exact match, sorting and aggregations.
+func textMapping() map[string]any {
+	return map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
 }
 
 // mappingDepthLimit is index.mapping.depth.limit on the indices whose mapping

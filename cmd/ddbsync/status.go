@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ddbsync/ddbsync/internal/app"
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/metrics"
+	"github.com/ddbsync/ddbsync/internal/status"
+)
+
+const statusHelp = `Usage: ddbsync status [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
+
+Shows, per pipeline and table: the phase (backfill / stream), the
+backfill's progress, every stream shard's checkpoint and lag, dead letters
+and the last warning or error. It reads the state directory (safe beside a
+running 'ddbsync run') and, when a run is alive (found through its run file
+in the state directory, else --metrics-addr), that run's /status.
+
+Exit codes: 0 shown; 2 invalid command line or file; 1 the state cannot be read.
+
+Flags:
+`
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	var c common
+	fs := newFlagSet("status", statusHelp, stderr)
+	c.register(fs)
+	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)")
+	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR; empty: state only)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	f, ok := load(c.file, stderr)
+	if !ok {
+		return exitConfig
+	}
+	var tables []status.TableRef
+	for _, p := range f.Pipelines {
+		for _, t := range p.Source.Tables {
+			tables = append(tables, status.TableRef{Pipeline: p.Name, Table: t.TableName})
+		}
+	}
+	state, err := checkpoint.ReadFileState(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
+		return exitFailed
+	}
+	addr := *metricsAddr
+	if rf, err := app.ReadRunFile(*stateDir); err == nil && rf.MetricsAddr != "" {
+		addr = rf.MetricsAddr
+	}
+	var live *metrics.StatusBody
+	var liveErr error
+	if addr != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		live, liveErr = askStatus(ctx, addr)
+		cancel()
+	}
+	r := status.Build(tables, state, live)
+	if liveErr != nil {
+		r.LiveErr = fmt.Sprintf("no run answered at %s: %v", addr, liveErr)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(r)
+		return exitOK
+	}
+	printStatus(stdout, r, *stateDir)
+	return exitOK
+}
+
+// askStatus calls GET /status on a run's metrics server.
+func askStatus(ctx context.Context, addr string) (*metrics.StatusBody, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("GET /status: %d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var body metrics.StatusBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("GET /status: %w", err)
+	}
+	return &body, nil
+}
+
+// printStatus writes the human form: one block per table.
+func printStatus(w io.Writer, r status.Report, stateDir string) {
+	if r.Live {
+		fmt.Fprintf(w, "run: pid %d, up %s\n", r.PID, time.Since(*r.Started).Round(time.Second))
+	} else {
+		fmt.Fprintf(w, "run: none answering (%s); state from %s\n", r.LiveErr, stateDir)
+	}
+	for _, t := range r.Tables {
+		fmt.Fprintf(w, "\npipeline %s, table %s: %s", t.Pipeline, t.Table, t.Phase)
+		if t.LagSec != nil {
+			fmt.Fprintf(w, ", lag %s", secs(*t.LagSec))
+		}
+		fmt.Fprintln(w)
+		if b := t.Backfill; b != nil {
+			fmt.Fprintf(w, "  backfill: %s", orDash(b.Kind))
+			if b.Done {
+				fmt.Fprint(w, ", done")
+			}
+			fmt.Fprintf(w, ", %d of %d partitions started are done", b.PartsDone, b.PartsSeen)
+			if b.ItemsDone > 0 {
+				fmt.Fprintf(w, ", %d", b.ItemsDone)
+				if b.ItemsTotal > 0 {
+					fmt.Fprintf(w, " of %d", b.ItemsTotal)
+				}
+				fmt.Fprintf(w, " items (%.0f/s)", b.ItemsPerS)
+			}
+			fmt.Fprintln(w)
+		}
+		if t.DeadLetters > 0 {
+			fmt.Fprintf(w, "  dead letters: %d in %s (replay with ddbsync redrive)\n", t.DeadLetters, t.DLQFile)
+		}
+		if t.Gap != "" {
+			fmt.Fprintf(w, "  GAP: %s\n", t.Gap)
+		}
+		if p := t.LastProblem; p != nil {
+			msg := p.Msg
+			if p.Err != "" {
+				msg += ": " + p.Err
+			}
+			fmt.Fprintf(w, "  last problem (%s, %s ago): %s\n", p.Level, time.Since(p.At).Round(time.Second), msg)
+		}
+		if len(t.Shards) == 0 {
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SHARD\tSTATE\tLAG\tCHECKPOINT\tPARENT")
+		for _, s := range t.Shards {
+			state := "waiting"
+			switch {
+			case s.Done:
+				state = "done"
+			case s.Reading:
+				state = "reading"
+			}
+			lag := "-"
+			if s.LagSec != nil {
+				lag = secs(*s.LagSec)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Shard, state, lag, orDash(s.Sequence), orDash(s.Parent))
+		}
+		_ = tw.Flush()
+	}
+}
+
+func secs(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
