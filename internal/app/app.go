@@ -52,7 +52,9 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		return err
 	}
 	startedAt := time.Now() // the moment --until-caught-up catches up to
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil { // staging, run file and DLQ live there with any store
+	// Export staging, the run file and the default DLQ live in the state
+	// directory whatever the state store.
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir %s: %w", o.StateDir, err)
 	}
 	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}

@@ -119,7 +119,9 @@ func number(item map[string]types.AttributeValue, name string) (int64, error) {
 	return n, nil
 }
 
-func num(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
 func progressValue(p Progress) (types.AttributeValue, error) {

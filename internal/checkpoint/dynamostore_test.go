@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/checkpoint/checkpointtest"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -30,9 +31,9 @@ func (c *fakeClock) Add(d time.Duration) {
 
 const testTimeout = 10 * time.Second
 
-func newNodes(t *testing.T, names ...string) (*fakeDynamo, *fakeClock, []*DynamoStore) {
+func newNodes(t *testing.T, names ...string) (*checkpointtest.FakeDynamo, *fakeClock, []*DynamoStore) {
 	t.Helper()
-	db := newFakeDynamo()
+	db := checkpointtest.NewFakeDynamo()
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	var out []*DynamoStore
 	for _, n := range names {
@@ -138,10 +139,7 @@ func TestLeaseStateMachine(t *testing.T) {
 		}},
 		{"cut off past the timeout: the node drops its lease itself", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
 			lctx := mustAcquire(t, a, shard)
-			db := a.api.(*fakeDynamo)
-			db.mu.Lock()
-			db.fail = errors.New("connection refused")
-			db.mu.Unlock()
+			a.api.(*checkpointtest.FakeDynamo).SetFail(errors.New("connection refused"))
 			clock.Add(testTimeout / 3)
 			a.Beat(ctx)
 			if lctx.Err() != nil {

@@ -80,7 +80,9 @@ func TestLoadServerReadsDataPrepperSourceCoordination(t *testing.T) {
 		return p
 	}
 	good := write("good.yaml", "ssl: false\nserverPort: 4900\nsource_coordination:\n  store:\n    dynamodb:\n      table_name: ${env:STATE_TABLE}\n      region: us-east-1\n      sts_role_arn: arn:aws:iam::123456789012:role/coord\n")
-	env := func(k string) (string, bool) { return map[string]string{"STATE_TABLE": "coord-table"}[k], k == "STATE_TABLE" }
+	env := func(k string) (string, bool) {
+		return map[string]string{"STATE_TABLE": "coord-table"}[k], k == "STATE_TABLE"
+	}
 	c, err := LoadServer(good, env)
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,8 @@ func (s *Scanner) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 		// for every node: the first to record it wins.
 		at = s.opts.Now().Truncate(time.Second)
 		meta = checkpoint.Progress{Meta: map[string]string{backfill.MetaKind: "scan", backfill.MetaTime: strconv.FormatInt(at.Unix(), 10)}}
-		meta, created, err := s.store.Create(ctx, metaKey, meta)
+		var created bool
+		meta, created, err = s.store.Create(ctx, metaKey, meta)
 		if err != nil {
 			return 0, err
 		}

@@ -1,4 +1,6 @@
-package checkpoint
+// Package checkpointtest holds a hand-written in-memory DynamoDB for tests
+// of the shared state store and of the sources that use it.
+package checkpointtest
 
 import (
 	"context"
@@ -14,30 +16,38 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// fakeDynamo is an in-memory table that evaluates the small expression
+// FakeDynamo is an in-memory table that evaluates the small expression
 // language the store uses: conditions joined by OR and AND (no
 // parentheses) of attribute_not_exists(a), begins_with(a, :v), and a = / <
 // / > :v; updates "SET a = :v, b = if_not_exists(b, :v)". Calls are
 // atomic, like DynamoDB's single-item writes.
-type fakeDynamo struct {
+type FakeDynamo struct {
 	mu    sync.Mutex
 	items map[string]map[string]types.AttributeValue
 	fail  error // when set, every call fails with it (a cut-off node)
-	calls int
 }
 
-func newFakeDynamo() *fakeDynamo { return &fakeDynamo{items: map[string]map[string]types.AttributeValue{}} }
+// NewFakeDynamo returns an empty table keyed on pk and sk.
+func NewFakeDynamo() *FakeDynamo {
+	return &FakeDynamo{items: map[string]map[string]types.AttributeValue{}}
+}
+
+// SetFail makes every later call fail with err (nil: succeed again), like
+// a node cut off from DynamoDB.
+func (f *FakeDynamo) SetFail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
 
 func fkey(item map[string]types.AttributeValue) string {
-	return item[attrPK].(*types.AttributeValueMemberS).Value + "\x00" + item[attrSK].(*types.AttributeValueMemberS).Value
+	return item["pk"].(*types.AttributeValueMemberS).Value + "\x00" + item["sk"].(*types.AttributeValueMemberS).Value
 }
 
-func (f *fakeDynamo) check() error {
-	f.calls++
-	return f.fail
-}
+func (f *FakeDynamo) check() error { return f.fail }
 
-func (f *fakeDynamo) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+// GetItem implements checkpoint.DynamoAPI.
+func (f *FakeDynamo) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -46,7 +56,8 @@ func (f *fakeDynamo) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...
 	return &dynamodb.GetItemOutput{Item: maps.Clone(f.items[fkey(in.Key)])}, nil
 }
 
-func (f *fakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+// PutItem implements checkpoint.DynamoAPI.
+func (f *FakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -60,7 +71,8 @@ func (f *fakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...
 	return &dynamodb.PutItemOutput{}, nil
 }
 
-func (f *fakeDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+// UpdateItem implements checkpoint.DynamoAPI.
+func (f *FakeDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -95,7 +107,8 @@ func (f *fakeDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput,
 	return &dynamodb.UpdateItemOutput{}, nil
 }
 
-func (f *fakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+// DeleteItem implements checkpoint.DynamoAPI.
+func (f *FakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -105,7 +118,8 @@ func (f *fakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput,
 	return &dynamodb.DeleteItemOutput{}, nil
 }
 
-func (f *fakeDynamo) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+// Query implements checkpoint.DynamoAPI.
+func (f *FakeDynamo) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
