@@ -2,8 +2,11 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/checkpoint/checkpointtest"
@@ -77,5 +80,47 @@ func TestSharedStoreLostLeaseStopsShardQuietly(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestSharedStoreBalancesWhenANodeJoins: node a took all four open shards
+// alone; when b joins, a releases its surplus after the batch in flight
+// and each ends up with its fair share of two, every record delivered.
+func TestSharedStoreBalancesWhenANodeJoins(t *testing.T) {
+	f := &fakeStreams{}
+	for i := range 4 {
+		id := fmt.Sprintf("s%d", i)
+		f.shards = append(f.shards, &fakeShard{id: id})
+		f.put(id, "INSERT", "k"+id, "1", 100)
+	}
+	db := checkpointtest.NewFakeDynamo()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var g errgroup.Group
+	defer func() { cancel(); _ = g.Wait() }()
+	start := func(node string) (*checkpoint.DynamoStore, *recorder) {
+		st := checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, LeaseTimeout: 300 * time.Millisecond})
+		st.Beat(ctx)
+		src := newTestSource(t, f, st, "TRIM_HORIZON")
+		src.opts.LeaseRecheck = 10 * time.Millisecond
+		rec := &recorder{}
+		g.Go(func() error { return st.Run(ctx) })
+		g.Go(func() error { return src.Run(ctx, rec.write) })
+		return st, rec
+	}
+	a, ra := start("a")
+	waitFor(t, func() bool { return len(a.Held()) == 4 })
+	b, rb := start("b")
+	waitFor(t, func() bool { return len(a.Held()) == 2 && len(b.Held()) == 2 })
+	for i := range 4 {
+		f.put(fmt.Sprintf("s%d", i), "MODIFY", fmt.Sprintf("ks%d", i), "2", 101)
+	}
+	waitFor(t, func() bool { return len(ra.snapshot())+len(rb.snapshot()) >= 8 })
+	seen := map[string]int{}
+	for _, ev := range append(ra.snapshot(), rb.snapshot()...) {
+		seen[fmt.Sprintf("%s@%d", ev.ID, ev.Version)]++
+	}
+	if len(seen) != 8 {
+		t.Fatalf("records delivered %v, want 8 distinct", seen)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"time"
 
@@ -177,7 +178,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	g, gctx := errgroup.WithContext(ctx)
 	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
-	running := 0
+	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
 	var fastUntil time.Time
 	err := func() error {
 		for {
@@ -207,10 +208,10 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				}
 			}
 			// Fair share: ceil(readable shards / live nodes), never more.
-			target := ceilDiv(running+len(cands), checkpoint.LiveNodes(s.store))
-			retry := false
+			target := ceilDiv(len(running)+len(cands), checkpoint.LiveNodes(s.store))
+			retry := s.shed(running, target)
 			for _, c := range cands {
-				if running >= target {
+				if len(running) >= target {
 					retry = true
 					break
 				}
@@ -223,20 +224,25 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 					continue
 				}
 				status[c.sh.ID] = statusRunning
-				running++
+				rctx, stop := context.WithCancelCause(lctx)
+				running[c.sh.ID] = stop
 				s.m.OpenShards.WithLabelValues(s.table.Name).Inc()
 				g.Go(func() error {
-					err := s.readShard(lctx, work, c.sh, p, from, h)
+					err := s.readShard(rctx, work, c.sh, p, from, h)
 					s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
 					end := shardEnd{id: c.sh.ID, done: err == nil}
-					if errors.Is(err, checkpoint.ErrLeaseLost) || errors.Is(context.Cause(lctx), checkpoint.ErrLeaseLost) {
+					switch cause := context.Cause(rctx); {
+					case errors.Is(err, checkpoint.ErrLeaseLost) || errors.Is(cause, checkpoint.ErrLeaseLost):
 						s.log.Warn("lease lost; another node reads the shard now", "shard", c.sh.ID)
 						end.done, err = false, nil
+					case err == nil && errors.Is(cause, errShed) && gctx.Err() == nil:
+						end.done = false // released for another node; not drained
 					}
+					stop(nil)
 					if err != nil {
 						return err
 					}
-					if end.done && lctx.Err() != nil && gctx.Err() != nil {
+					if end.done && rctx.Err() != nil && gctx.Err() != nil {
 						return nil // stopped, not drained
 					}
 					select {
@@ -269,7 +275,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				return gctx.Err()
 			case end := <-finished:
 				t.Stop()
-				running--
+				delete(running, end.id)
 				if end.done {
 					status[end.id] = statusDone
 					fastUntil = s.opts.Now().Add(15 * time.Second)
@@ -286,6 +292,31 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 		err = werr
 	}
 	return err
+}
+
+// errShed stops a reader whose shard this node gives up to balance the
+// nodes' shares.
+var errShed = errors.New("shard released to balance the nodes")
+
+// shed stops one reader when this node holds more than its fair share
+// (another node joined): the reader finishes its batch in flight, saves
+// it and releases the lease, and a node below its share takes the shard.
+// One per listing, so the nodes converge without stampedes. It reports
+// whether it shed (the listing should come back soon).
+func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bool {
+	if len(running) <= target || checkpoint.LiveNodes(s.store) < 2 {
+		return false
+	}
+	ids := make([]string, 0, len(running))
+	for id := range running {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	id := ids[len(ids)-1]
+	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", len(running), "fair_share", target)
+	running[id](errShed)
+	delete(running, id) // counted out now; its end arrives later
+	return true
 }
 
 // shardEnd is how a reader ended: drained (done), or its lease was lost.
