@@ -35,7 +35,12 @@ type leaseE2E struct {
 
 func newLeaseE2E(t *testing.T, name, tableBlock string) *leaseE2E {
 	t.Helper()
-	e := newE2E(t, name, "", "")
+	return leaseOn(t, newE2E(t, name, "", ""), tableBlock)
+}
+
+// leaseOn makes e's pipeline keep its state in a new shared state table.
+func leaseOn(t *testing.T, e *e2e, tableBlock string) *leaseE2E {
+	t.Helper()
 	l := &leaseE2E{e2e: e, state: "ddbsync-state-" + shared.RandomHex(t, 6)}
 	e.pipeline = e.h.WritePipeline(shared.Pipeline{Name: "e2e", TableBlock: tableBlock, SinkExtra: dataPrepperSink, Coordination: fmt.Sprintf(
 		"store: dynamodb\ntable_name: %s\nlease_timeout: %s\nnode_id: ${env:DDBSYNC_NODE}", l.state, leaseTimeout)})
@@ -50,20 +55,29 @@ func newLeaseE2E(t *testing.T, name, tableBlock string) *leaseE2E {
 
 // leaseRow is one shard's record in the state table.
 type leaseRow struct {
-	owner string
-	done  bool
+	owner    string
+	done     bool
+	progress string // the checkpoint as JSON
 }
 
 // shards reads every shard record of the table from the state table.
 func (l *leaseE2E) shards() map[string]leaseRow {
 	l.t.Helper()
+	return l.records("stream", "shard")
+}
+
+// records reads the table's records of one kind ("stream" or "backfill")
+// and sub-kind ("shard", "export", "scan"), keyed by what follows.
+func (l *leaseE2E) records(kind, sub string) map[string]leaseRow {
+	l.t.Helper()
 	out := map[string]leaseRow{}
+	prefix := kind + "/" + l.table + "/" + sub + "/"
 	var start map[string]types.AttributeValue
 	for {
 		resp, err := l.h.DDB.Query(l.ctx, &dynamodb.QueryInput{
 			TableName: aws.String(l.state), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
 			KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :shard)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("e2e|stream/" + l.table), ":shard": s("stream/" + l.table + "/shard/")},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("e2e|" + kind + "/" + l.table), ":shard": s(prefix)},
 		})
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
@@ -80,7 +94,10 @@ func (l *leaseE2E) shards() map[string]leaseRow {
 			if d, ok := it["done"].(*types.AttributeValueMemberBOOL); ok {
 				r.done = d.Value
 			}
-			out[strings.TrimPrefix(it["sk"].(*types.AttributeValueMemberS).Value, "stream/"+l.table+"/shard/")] = r
+			if p, ok := it["progress"].(*types.AttributeValueMemberS); ok {
+				r.progress = p.Value
+			}
+			out[strings.TrimPrefix(it["sk"].(*types.AttributeValueMemberS).Value, prefix)] = r
 		}
 		if len(resp.LastEvaluatedKey) == 0 {
 			return out
@@ -299,4 +316,58 @@ func metricValue(t *testing.T, addr, sample string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestLeaseExportSIGKILLMidFile: two nodes back-fill from one export; the
+// node loading a data file is killed mid-file; the other takes the file
+// over from its saved line after the lease expires. One export is started
+// in all, and the index converges.
+func TestLeaseExportSIGKILLMidFile(t *testing.T) {
+	const count = 6000
+	e := newE2EStackKey(t, "leaseexport")
+	e.loadHostile(count)
+	e.enablePITR()
+	l := leaseOn(t, e, e.exportBlock("  parallelism: 1\n"))
+	l.h.StartNode("x1", "")
+	l.h.StartNode("x2", "")
+	deadline := time.Now().Add(4 * time.Minute)
+	var victim, file string
+	for victim == "" {
+		for f, r := range l.records("backfill", "export") {
+			if !r.done && r.owner != "" && strings.Contains(r.progress, `"lines":`) {
+				victim, file = r.owner, f
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no data file checkpoint mid-file: %v", l.records("backfill", "export"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	killedAt := time.Now()
+	nodeByName(l.h.Nodes(), victim).Kill()
+	took := time.Duration(0)
+	for took == 0 {
+		r := l.records("backfill", "export")[file]
+		if r.done || (r.owner != "" && r.owner != victim) {
+			took = time.Since(killedAt)
+		}
+		if time.Since(killedAt) > leaseTimeout+30*time.Second {
+			t.Fatalf("data file %s not taken over: %+v", file, r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("TAKE-OVER of data file %s after SIGKILL of %s: %s (lease timeout %s)", file, victim, took.Round(time.Millisecond), leaseTimeout)
+	d := l.converge(3 * time.Minute)
+	t.Logf("converged: %d items = %d documents", d.items, d.docs)
+	logs := ""
+	for _, p := range l.h.Nodes() {
+		logs += p.Log()
+	}
+	if n := strings.Count(logs, "started export"); n != 1 {
+		t.Fatalf("%d exports started across the nodes, want 1", n)
+	}
+	if !strings.Contains(logs, "resuming data file mid-file") {
+		t.Errorf("the surviving node did not resume the file from its saved line")
+	}
 }

@@ -227,30 +227,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				rctx, stop := context.WithCancelCause(lctx)
 				running[c.sh.ID] = stop
 				s.m.OpenShards.WithLabelValues(s.table.Name).Inc()
-				g.Go(func() error {
-					err := s.readShard(rctx, work, c.sh, p, from, h)
-					s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
-					end := shardEnd{id: c.sh.ID, done: err == nil}
-					switch cause := context.Cause(rctx); {
-					case errors.Is(err, checkpoint.ErrLeaseLost) || errors.Is(cause, checkpoint.ErrLeaseLost):
-						s.log.Warn("lease lost; another node reads the shard now", "shard", c.sh.ID)
-						end.done, err = false, nil
-					case err == nil && errors.Is(cause, errShed) && gctx.Err() == nil:
-						end.done = false // released for another node; not drained
-					}
-					stop(nil)
-					if err != nil {
-						return err
-					}
-					if end.done && rctx.Err() != nil && gctx.Err() != nil {
-						return nil // stopped, not drained
-					}
-					select {
-					case finished <- end:
-					case <-gctx.Done():
-					}
-					return nil
-				})
+				g.Go(func() error { return s.runReader(gctx, rctx, stop, work, c.sh, p, from, h, finished) })
 			}
 			if first {
 				meta := checkpoint.Progress{Meta: map[string]string{
@@ -292,6 +269,34 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 		err = werr
 	}
 	return err
+}
+
+// runReader reads one shard and tells the coordinator how it ended: done
+// (drained), or back to waiting when its lease was lost or it was released
+// to balance the nodes. A stop of the whole source reports nothing.
+func (s *Source) runReader(gctx, rctx context.Context, stop context.CancelCauseFunc, work context.Context, sh shardInfo, p checkpoint.Progress, from int64, h Handler, finished chan<- shardEnd) error {
+	err := s.readShard(rctx, work, sh, p, from, h)
+	s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
+	end := shardEnd{id: sh.ID, done: err == nil}
+	switch cause := context.Cause(rctx); {
+	case errors.Is(err, checkpoint.ErrLeaseLost) || errors.Is(cause, checkpoint.ErrLeaseLost):
+		s.log.Warn("lease lost; another node reads the shard now", "shard", sh.ID)
+		end.done, err = false, nil
+	case err == nil && errors.Is(cause, errShed) && gctx.Err() == nil:
+		end.done = false // released for another node; not drained
+	}
+	stop(nil)
+	if err != nil {
+		return err
+	}
+	if end.done && rctx.Err() != nil && gctx.Err() != nil {
+		return nil // stopped, not drained
+	}
+	select {
+	case finished <- end:
+	case <-gctx.Done():
+	}
+	return nil
 }
 
 // errShed stops a reader whose shard this node gives up to balance the
