@@ -274,6 +274,8 @@ func (s *DynamoStore) Release(ctx context.Context, key string) error {
 		return nil
 	}
 	s.drop(key, l, nil)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout) // a stop must not hang on an unreachable table
+	defer cancel()
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.itemKey(key),
 		UpdateExpression:          aws.String("SET #owner = :free, #expires = :zero"),

@@ -117,6 +117,8 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 
 // leave deletes the node item, so the others count one node less at once.
 func (s *DynamoStore) leave(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	key := map[string]types.AttributeValue{attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(s.node)}
 	if _, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key}); err != nil {
 		s.log.Warn("could not delete the node item", "err", err)
