@@ -286,6 +286,10 @@ func (s *Source) runReader(gctx, rctx context.Context, stop context.CancelCauseF
 		end.done = false // released for another node; not drained
 	}
 	stop(nil)
+	if !end.done && err == nil {
+		s.opts.Progress.ShardLeft(s.table.Name, sh.ID)
+		s.m.ShardLag.DeleteLabelValues(s.table.Name, sh.ID)
+	}
 	if err != nil {
 		return err
 	}
