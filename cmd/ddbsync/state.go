@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ddbsync/ddbsync/internal/app"
+	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 )
 
@@ -45,4 +49,38 @@ func printStateStores(w io.Writer, f *config.File, def *config.Coordination) {
 	for _, p := range f.Pipelines {
 		fmt.Fprintf(w, "pipeline %s state: %s\n", p.Name, app.Coordination(p, def).Describe(dir))
 	}
+}
+
+// sharedState adds the records of pipelines whose state lives in a shared
+// DynamoDB table to state, and returns which node holds each live lease.
+func sharedState(f *config.File, def *config.Coordination, state map[string]checkpoint.Progress) (map[string]string, error) {
+	owners := map[string]string{}
+	for _, p := range f.Pipelines {
+		c := app.Coordination(p, def)
+		if !c.Shared() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		st, err := app.OpenSharedState(ctx, p, c, slog.New(slog.DiscardHandler))
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		var tables []string
+		for _, t := range p.Source.Tables {
+			tables = append(tables, t.TableName)
+		}
+		s, o, err := st.Snapshot(ctx, tables)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		for k, v := range s {
+			state[k] = v
+		}
+		for k, v := range o {
+			owners[k] = v
+		}
+	}
+	return owners, nil
 }

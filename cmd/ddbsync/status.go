@@ -18,7 +18,7 @@ import (
 	"github.com/ddbsync/ddbsync/internal/status"
 )
 
-const statusHelp = `Usage: ddbsync status [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
+const statusHelp = `Usage: ddbsync status [-f pipeline.yaml] [-c data-prepper-config.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
 
 Shows, per pipeline and table: the phase (backfill / stream), the
 backfill's progress, every stream shard's checkpoint and lag, dead letters
@@ -38,6 +38,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)")
 	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR; empty: state only)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	dpConfig := registerDPConfig(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -54,7 +55,16 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			tables = append(tables, status.TableRef{Pipeline: p.Name, Table: t.TableName})
 		}
 	}
+	coord, ok := loadDPConfig(*dpConfig, stderr)
+	if !ok {
+		return exitConfig
+	}
 	state, err := checkpoint.ReadFileState(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
+		return exitFailed
+	}
+	owners, err := sharedState(f, coord, state)
 	if err != nil {
 		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
 		return exitFailed
@@ -71,6 +81,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		cancel()
 	}
 	r := status.Build(tables, state, live)
+	r.SetOwners(owners)
 	if liveErr != nil {
 		r.LiveErr = fmt.Sprintf("no run answered at %s: %v", addr, liveErr)
 	}
@@ -159,6 +170,9 @@ func printStatus(w io.Writer, r status.Report, stateDir string) {
 				state = "done"
 			case s.Reading:
 				state = "reading"
+			}
+			if s.Owner != "" && !s.Done {
+				state = "reading (node " + s.Owner + ")"
 			}
 			lag := "-"
 			if s.LagSec != nil {

@@ -54,6 +54,38 @@ func (s *stateStores) forPipeline(ctx context.Context, p *config.Pipeline, c *co
 		}
 		return s.file, nil
 	}
+	ddb, err := stateClient(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	err = startupWait(ctx, o.StartupTimeout, waits, s.log, "dynamodb (state table "+c.TableName+")", func(ctx context.Context) error {
+		return checkpoint.EnsureTable(ctx, ddb, c.TableName, !c.SkipTableCreation, s.log)
+	})
+	if err != nil {
+		return nil, err
+	}
+	st := newDynamoStore(ddb, p, c, s.log.With("pipeline", p.Name), s.leases)
+	st.Beat(ctx) // count the live nodes before the first fair share
+	node := st.Node()
+	s.log.Info("state in a shared DynamoDB table", "pipeline", p.Name, "state_table", c.TableName, "node", node,
+		"lease_timeout", c.LeaseTimeout, "live_nodes", st.LiveNodes())
+	s.shared = append(s.shared, st)
+	return st, nil
+}
+
+// OpenSharedState returns a pipeline's shared state store for reading
+// (`ddbsync status`): no table is created, no lease taken, no heartbeat.
+func OpenSharedState(ctx context.Context, p *config.Pipeline, c *config.Coordination, log *slog.Logger) (*checkpoint.DynamoStore, error) {
+	ddb, err := stateClient(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	return newDynamoStore(ddb, p, c, log, nil), nil
+}
+
+// stateClient is a DynamoDB client for the state table: its region (else
+// the source's) and role.
+func stateClient(ctx context.Context, p *config.Pipeline, c *config.Coordination) (*dynamodb.Client, error) {
 	region := c.Region
 	if region == "" {
 		region = p.Source.AWS.Region
@@ -62,13 +94,10 @@ func (s *stateStores) forPipeline(ctx context.Context, p *config.Pipeline, c *co
 	if err != nil {
 		return nil, fmt.Errorf("state table %s: %w", c.TableName, err)
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
-	err = startupWait(ctx, o.StartupTimeout, waits, s.log, "dynamodb (state table "+c.TableName+")", func(ctx context.Context) error {
-		return checkpoint.EnsureTable(ctx, ddb, c.TableName, !c.SkipTableCreation, s.log)
-	})
-	if err != nil {
-		return nil, err
-	}
+	return dynamodb.NewFromConfig(cfg), nil
+}
+
+func newDynamoStore(ddb *dynamodb.Client, p *config.Pipeline, c *config.Coordination, log *slog.Logger, leases *metrics.Leases) *checkpoint.DynamoStore {
 	node := c.NodeID
 	if node == "" {
 		node = defaultNodeID()
@@ -77,15 +106,9 @@ func (s *stateStores) forPipeline(ctx context.Context, p *config.Pipeline, c *co
 	if c.PartitionPrefix != "" {
 		name = c.PartitionPrefix + "/" + p.Name
 	}
-	st := checkpoint.NewDynamoStore(ddb, checkpoint.DynamoOptions{
-		Table: c.TableName, Pipeline: name, Node: node, LeaseTimeout: c.LeaseTimeout,
-		Log: s.log.With("pipeline", p.Name), Metrics: s.leases,
+	return checkpoint.NewDynamoStore(ddb, checkpoint.DynamoOptions{
+		Table: c.TableName, Pipeline: name, Node: node, LeaseTimeout: c.LeaseTimeout, Log: log, Metrics: leases,
 	})
-	st.Beat(ctx) // count the live nodes before the first fair share
-	s.log.Info("state in a shared DynamoDB table", "pipeline", p.Name, "state_table", c.TableName, "node", node,
-		"lease_timeout", c.LeaseTimeout, "live_nodes", st.LiveNodes())
-	s.shared = append(s.shared, st)
-	return st, nil
 }
 
 // run renews the shared stores' leases and heartbeats until ctx ends.

@@ -265,3 +265,29 @@ func TestGroupAndTTLKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotShowsLiveOwners(t *testing.T) {
+	ctx := context.Background()
+	_, clock, n := newNodes(t, "a", "b")
+	mustAcquire(t, n[0], "stream/t/shard/s1")
+	mustAcquire(t, n[1], "stream/t/shard/s2")
+	if err := n[0].Complete(ctx, "stream/t/shard/s0", Progress{Sequence: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n[1].Save(ctx, "backfill/t/meta", Progress{Meta: map[string]string{"kind": "scan"}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(testTimeout / 2)
+	n[0].Beat(ctx) // a renews; b does not
+	clock.Add(testTimeout/2 + time.Millisecond)
+	state, owners, err := n[0].Snapshot(ctx, []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state) != 4 || !state["stream/t/shard/s0"].Done || state["backfill/t/meta"].Meta["kind"] != "scan" {
+		t.Fatalf("state %+v", state)
+	}
+	if len(owners) != 1 || owners["stream/t/shard/s1"] != "a" {
+		t.Fatalf("owners %v, want only a's renewed lease on s1", owners)
+	}
+}

@@ -293,6 +293,11 @@ func TestLeaseRollingRestart(t *testing.T) {
 	if worst >= leaseTimeout {
 		t.Errorf("slowest hand-over %s: a released lease should be taken well before the lease timeout %s", worst, leaseTimeout)
 	}
+	// status reads the shared table: which node holds the open shard.
+	code, out, errOut := l.h.Command("status", "-f", l.pipeline, "--state-dir", t.TempDir(), "--metrics-addr", "")
+	if code != 0 || !strings.Contains(out, "reading (node r") {
+		t.Errorf("status (exit %d) does not show the shard's node:\n%s%s", code, out, errOut)
+	}
 	if err := run.Stop(); err != nil {
 		t.Fatalf("workload: %v", err)
 	}
