@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ddbsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build unit test test-integration demo bench-stream bench-backfill vet fmt clean help
+.PHONY: all build unit test test-integration demo bench bench-stream bench-catchup bench-backfill vet fmt clean help
 
 all: build
 
@@ -29,8 +29,14 @@ test-integration: build ## integration tests only, against a stack that is alrea
 demo: build ## start the local stack and replicate a demo table live (Ctrl-C stops)
 	bash test/demo.sh
 
-bench-stream: build ## end-to-end stream latency at 200 writes/s for 60 s, and ddbsync's RSS
-	bash test/bench/run.sh stream
+bench: build ## every benchmark (short runs, about 10 min), then one table; not part of make test
+	bash test/bench/run.sh all
+
+bench-stream: build ## stream latency at 1 per 2 s, 1/s, 50/s and max: default poll_interval vs 1s, interleaved (BENCH_ARGS="-rounds 5")
+	bash test/bench/run.sh stream $(BENCH_ARGS)
+
+bench-catchup: build ## stream catch-up records/s vs a bare GetRecords loop and a bare _bulk loader (BENCH_ARGS="-n 50000")
+	bash test/bench/run.sh catchup $(BENCH_ARGS)
 
 bench-backfill: build ## export backfill of a 1M-item table: ddbsync items/s and peak RSS vs a plain _bulk loader (BENCH_ARGS="-items 100000")
 	bash test/bench/run.sh backfill $(BENCH_ARGS)
@@ -51,3 +57,9 @@ test-faults: build ## full fault-injection suite against the local stack (brings
 	bash test/stack/stack-up.sh
 	bash test/faults/toxiproxy.sh >/dev/null
 	bash -c '. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/' # env.sh needs bash
+
+# Compatibility suite (test/compat, issue 12): the core end-to-end scenarios against OpenSearch 2.19
+# (the stack's), then OpenSearch 3.x and Elasticsearch 7.10.2, each started alone and stopped again.
+.PHONY: test-compat
+test-compat: build ## compatibility suite against OpenSearch 2.19, 3.x and Elasticsearch 7.10.2 (stack already up)
+	bash test/run-tests.sh --compat-only

@@ -3,6 +3,7 @@ module github.com/ddbsync/ddbsync
 go 1.26.8
 
 require (
+	github.com/amazon-ion/ion-go v1.5.0
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15

@@ -14,12 +14,14 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ddbsync/ddbsync/internal/app"
 	"github.com/ddbsync/ddbsync/internal/config"
+	backfillbar "github.com/ddbsync/ddbsync/internal/progress"
 	"github.com/ddbsync/ddbsync/internal/source/stream"
 )
 
@@ -44,7 +46,7 @@ Usage:
   ddbsync status   [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
   ddbsync validate [-f pipeline.yaml]
   ddbsync verify   [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
-  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
+  ddbsync redrive  [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE|s3://BUCKET/PREFIX/] [--id ID ...] [--dry-run]
   ddbsync version
 
 Global flags (before or after the subcommand):
@@ -251,7 +253,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if code, done := parse(fs, args); done {
 		return code
 	}
-	log, f, code, done := c.setup(stderr, stderr)
+	// On a terminal, backfills show a live progress bar below the log
+	// lines (text logs only: JSON logs are for machines).
+	logOut := stderr
+	var bar *backfillbar.Bar
+	if isTerminal(stderr) && c.logFormat == "text" {
+		bar = backfillbar.NewBar(stderr, time.Now)
+		logOut = bar
+	}
+	log, f, code, done := c.setup(logOut, stderr)
 	if done {
 		return code
 	}
@@ -268,6 +278,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	err := app.Run(ctx, f, app.Options{
 		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
 		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag, Coordination: coord,
+		Progress: progressView(bar),
 	})
 	var gap *stream.GapError
 	switch {
@@ -291,4 +302,45 @@ func envOr(key, def string) string {
 		return strings.TrimSpace(v)
 	}
 	return def
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressView is bar as an app.ProgressView (nil when there is none, so
+// the interface is nil too).
+func progressView(bar *backfillbar.Bar) app.ProgressView {
+	if bar == nil {
+		return nil
+	}
+	return bar
+}
+
+// runLocation is how wait and status find a running `run`: its state
+// directory (whose run file names the metrics address) and, failing that,
+// the metrics address itself.
+type runLocation struct {
+	stateDir, metricsAddr *string
+}
+
+func registerRunLocation(fs *flag.FlagSet) runLocation {
+	return runLocation{
+		stateDir:    fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)"),
+		metricsAddr: fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR)"),
+	}
+}
+
+// addr is the run's metrics address: from its run file, else the flag.
+func (l runLocation) addr() string {
+	if rf, err := app.ReadRunFile(*l.stateDir); err == nil && rf.MetricsAddr != "" {
+		return rf.MetricsAddr
+	}
+	return *l.metricsAddr
 }

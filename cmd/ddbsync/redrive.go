@@ -24,22 +24,26 @@ const exitStillRefused = 4
 // sink's max_retries is 0 (run's "until success").
 const redriveMaxRetries = 8
 
-const redriveHelp = `Usage: ddbsync redrive [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE] [--id ID ...] [--dry-run]
+const redriveHelp = `Usage: ddbsync redrive [-f pipeline.yaml] [--state-dir DIR] [--dlq FILE|s3://BUCKET/PREFIX/] [--id ID ...] [--dry-run]
 
 Replays dead letters: documents OpenSearch refused for good, kept in each
-opensearch sink's dlq_file or, without one, in <state-dir>/dlq/<pipeline>.jsonl.
-Fix the cause first (the mapping, the item, the ingest pipeline), then redrive.
+opensearch sink's dlq.s3 objects (every .jsonl object under the bucket and
+key_path_prefix), its dlq_file or, without either, in
+<state-dir>/dlq/<pipeline>.jsonl. Fix the cause first (the mapping, the
+item, the ingest pipeline), then redrive.
 
 Every letter is sent as it was first sent — same index, _id, routing,
 action and its ORIGINAL external version — through the sink's write path,
 so a replay never overwrites a newer change: OpenSearch answers 409 and the
 letter is reported as superseded. Letters refused again are written to a
-new file beside the original (<name>.redrive-<time>.jsonl). The original
-file is not changed ('ddbsync run' may be appending to it); move it away
-once a redrive reports nothing refused.
+new file beside the original (<name>.redrive-<time>.jsonl; for S3, under
+<state-dir>/dlq/). The original file or objects are not changed ('ddbsync
+run' may be appending to them); move them away once a redrive reports
+nothing refused.
 
---dlq chooses one file (default: every sink's file); --id (repeatable)
-chooses letters by _id; --dry-run only reports what would be sent.
+--dlq chooses one file or S3 prefix (default: every sink's queue); S3 is
+read with the sink's dlq.s3 region and role; --id (repeatable) chooses
+letters by _id; --dry-run only reports what would be sent.
 
 Exit codes: 0 every selected letter applied or superseded, 4 some refused
 again, 1 failed (OpenSearch unreachable, unreadable file), 2 invalid
@@ -64,7 +68,7 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("redrive", redriveHelp, stderr)
 	c.register(fs)
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's state directory, which holds the default dead-letter files (env DDBSYNC_STATE_DIR)")
-	dlq := fs.String("dlq", "", "replay only this dead-letter file")
+	dlq := fs.String("dlq", "", "replay only this dead-letter `file or s3://bucket/prefix/`")
 	var ids idList
 	fs.Var(&ids, "id", "replay only the letters with this _id (repeatable)")
 	dryRun := fs.Bool("dry-run", false, "report what would be replayed; send nothing")
@@ -91,6 +95,9 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 	for _, p := range f.Pipelines {
 		awsByPipeline[p.Name] = p.Source.AWS
 	}
+	read := redrive.NewReader(func(ctx context.Context, sink *config.OpenSearch) (redrive.ObjectReader, error) {
+		return app.DLQS3Client(ctx, sink, os.Getenv)
+	}, log)
 	code = exitOK
 	for _, t := range targets {
 		newReplayer := func(sink *config.OpenSearch, output string) (redrive.Replayer, error) {
@@ -103,19 +110,19 @@ func cmdRedrive(args []string, stdout, stderr io.Writer) int {
 				opts.AWSConfig = &cfg
 			}
 			cp := *sink
-			cp.DLQFile = "" // refused letters go to output, never back into the file being read
+			cp.DLQFile, cp.DLQS3 = "", nil // refused letters go to output, never back into the queue being read
 			if cp.MaxRetries == 0 {
 				cp.MaxRetries = redriveMaxRetries // an operator waits for the answer: give up on an outage
 			}
 			return sinkos.New(&cp, opts)
 		}
-		rep, err := redrive.Run(ctx, t, ids, *dryRun, redrive.OutputPath(t.File, time.Now()), newReplayer)
+		rep, err := redrive.Run(ctx, t, ids, *dryRun, redrive.OutputFor(t, *stateDir, time.Now()), read, newReplayer)
 		printRedrive(stdout, rep, *dryRun)
 		switch {
 		case err != nil:
 			log.Error("redrive failed", "pipeline", t.Pipeline, "file", t.File, "err", err)
 			code = exitFailed
-		case len(rep.Result.Failed) > 0 && code == exitOK:
+		case (len(rep.Result.Failed) > 0 || len(rep.NotReplayable) > 0) && code == exitOK:
 			code = exitStillRefused
 		}
 	}
@@ -127,6 +134,9 @@ func printRedrive(w io.Writer, r redrive.Report, dryRun bool) {
 	fmt.Fprintf(w, "%s (pipeline %s): %d dead letter(s), %d selected\n", r.Target.File, r.Target.Pipeline, r.Letters, r.Selected)
 	for _, id := range r.Missing {
 		fmt.Fprintf(w, "  --id %s: no letter has this _id\n", id)
+	}
+	for _, id := range r.NotReplayable {
+		fmt.Fprintf(w, "  %s: a processor failed on this item; not sent (fix the item or the pipeline, then run verify --repair)\n", id)
 	}
 	if dryRun || r.Selected == 0 {
 		if dryRun && r.Selected > 0 {

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ddbsync/ddbsync/internal/app"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/metrics"
 	"github.com/ddbsync/ddbsync/internal/status"
@@ -35,8 +34,8 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	var c common
 	fs := newFlagSet("status", statusHelp, stderr)
 	c.register(fs)
-	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)")
-	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR; empty: state only)")
+	loc := registerRunLocation(fs)
+	stateDir := loc.stateDir
 	asJSON := fs.Bool("json", false, "print JSON")
 	dpConfig := registerDPConfig(fs)
 	if err := fs.Parse(args); err != nil {
@@ -69,10 +68,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
 		return exitFailed
 	}
-	addr := *metricsAddr
-	if rf, err := app.ReadRunFile(*stateDir); err == nil && rf.MetricsAddr != "" {
-		addr = rf.MetricsAddr
-	}
+	addr := loc.addr()
 	var live *metrics.StatusBody
 	var liveErr error
 	if addr != "" {

@@ -40,8 +40,8 @@ func cmdWait(args []string, stdout, stderr io.Writer) int {
 	c.register(fs)
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait")
 	only := fs.String("table", "", "only these tables (comma-separated names; default: the pipeline file's tables)")
-	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "the run's state directory (env DDBSYNC_STATE_DIR)")
-	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the run's metrics address, when its state directory has no run file (env DDBSYNC_METRICS_ADDR)")
+	loc := registerRunLocation(fs)
+	stateDir := loc.stateDir
 	asJSON := fs.Bool("json", false, "print the run's JSON answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -73,10 +73,7 @@ func cmdWait(args []string, stdout, stderr io.Writer) int {
 
 	var last string
 	for {
-		addr := *metricsAddr
-		if rf, err := app.ReadRunFile(*stateDir); err == nil && rf.MetricsAddr != "" {
-			addr = rf.MetricsAddr
-		}
+		addr := loc.addr()
 		left := time.Until(deadline)
 		code, body, err := askCaughtUp(ctx, addr, at, tables, left)
 		switch {

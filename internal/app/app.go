@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
@@ -41,6 +40,14 @@ type Options struct {
 	// (`run -c`): the state store of every pipeline without its own; nil
 	// means the local state directory.
 	Coordination *config.Coordination
+	// Progress, when set, is shown each backfill's progress (main sets a
+	// terminal progress bar when stderr is a terminal).
+	Progress ProgressView
+}
+
+// ProgressView shows a backfill's progress as it happens.
+type ProgressView interface {
+	Backfill(table, kind string, done, total int64)
 }
 
 // ErrUnsupported wraps configuration that parses but that ddbsync does not run yet.
@@ -57,16 +64,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir %s: %w", o.StateDir, err)
 	}
-	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}
-	defer stores.Close()
-
 	// Warnings and errors about a table are remembered for /status.
 	problems := &metrics.Problems{}
 	o.Logger = slog.New(problems.Tap(o.Logger.Handler()))
+	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}
+	defer stores.Close()
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
 	progress, waits := metrics.NewProgress(time.Now), &metrics.Waits{}
-	cu := &caughtUp{progress: progress, health: health, log: o.Logger, poll: 200 * time.Millisecond}
+	cu := &caughtUp{progress: progress, health: health, log: o.Logger, poll: 200 * time.Millisecond, serverless: anyServerless(f)}
 
 	// The metrics server lives as long as the tables run.
 	var ms errgroup.Group
@@ -106,7 +112,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		}
 		ddb := dynamodb.NewFromConfig(awsCfg)
 		streams := dynamodbstreams.NewFromConfig(awsCfg)
-		s3c := s3.NewFromConfig(awsCfg, func(so *s3.Options) { so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != "" })
+		s3c := newS3Client(awsCfg, "", o.Getenv)
 		envLocal := o.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || o.Getenv("AWS_ENDPOINT_URL") != ""
 		watches, err := newIndexWatches(ctx, p)
 		if err != nil {
@@ -133,10 +139,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			}
 			tableS3 := s3c
 			if t.Export != nil && t.Export.S3Region != "" && t.Export.S3Region != awsCfg.Region {
-				tableS3 = s3.NewFromConfig(awsCfg, func(so *s3.Options) {
-					so.Region = t.Export.S3Region
-					so.UsePathStyle = o.Getenv("AWS_ENDPOINT_URL_S3") != ""
-				})
+				tableS3 = newS3Client(awsCfg, t.Export.S3Region, o.Getenv)
 			}
 			floor, err := floors.forTable(ctx, info.Name, store)
 			if err != nil {
@@ -144,10 +147,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			}
 			guard := &indexGuard{table: info.Name, watches: watches, m: streamMetrics, log: o.Logger.With("pipeline", p.Name), every: indexCheckEvery}
 			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor, guard: guard,
-				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store, sink: guard.guardSink(sink),
-				log: o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
+				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store,
+				sink: withProcessors(p.Processing, guard.guardSink(sink), sink, o.Logger.With("pipeline", p.Name)),
+				log:  o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
-				skipOldImages: !needsOldImages(p, info), progress: progress,
+				skipOldImages: !needsOldImages(p, info), progress: progress, view: o.Progress,
 			})
 			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
 			if !local {

@@ -12,10 +12,31 @@ import (
 	"time"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/metrics"
 	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/source/stream"
 )
+
+// visibility says what caught up means for these sinks.
+func (c *caughtUp) visibility() string {
+	if c.serverless {
+		return "applied (OpenSearch Serverless has no refresh API: it makes writes searchable on its own schedule)"
+	}
+	return "applied and searchable"
+}
+
+// anyServerless reports whether a sink of f writes to OpenSearch Serverless.
+func anyServerless(f *config.File) bool {
+	for _, p := range f.Pipelines {
+		for _, s := range p.Sinks {
+			if s.OpenSearch != nil && s.OpenSearch.Serverless() {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // refresher is a sink that can make what it wrote visible to search.
 type refresher interface {
@@ -57,10 +78,14 @@ const awsSettle = time.Second
 // this adds a fresh stream listing (taken after M) and, once caught up, a
 // refresh of the sinks' indices.
 type caughtUp struct {
-	progress *metrics.Progress
-	health   *metrics.Health
-	log      *slog.Logger
-	poll     time.Duration
+	// serverless: a sink writes to OpenSearch Serverless, which has no
+	// refresh API and makes writes searchable on its own schedule, so
+	// caught up means applied there, not searchable yet.
+	serverless bool
+	progress   *metrics.Progress
+	health     *metrics.Health
+	log        *slog.Logger
+	poll       time.Duration
 
 	mu      sync.Mutex
 	tables  []watchedTable
@@ -293,7 +318,7 @@ func (c *caughtUp) untilCaughtUp(ctx context.Context, at time.Time) error {
 			return ctx.Err()
 		}
 		if err == nil && r.CaughtUp {
-			c.log.Info("caught up: every change written before the start is applied and searchable", "at", at.UTC().Format(time.RFC3339Nano))
+			c.log.Info("caught up: every change written before the start is "+c.visibility(), "at", at.UTC().Format(time.RFC3339Nano))
 			return nil
 		}
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 // DefaultReadyLag is how far behind a table may be for /readyz.
 const DefaultReadyLag = time.Minute
 
-// silentAfter: a shard reader polls at least every second when idle and
+// silentAfter: a shard reader polls at least every poll_interval (at most 1m) and
 // each call is bounded by callTimeout (30 s) with retries; minutes without
 // a completed call mean it is stuck.
 const silentAfter = 3 * time.Minute

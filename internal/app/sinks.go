@@ -58,8 +58,8 @@ func (f fanout) Prepare(ctx context.Context) error {
 }
 
 // buildSinks creates the pipeline's sinks in file order. An opensearch sink
-// without dlq_file dead-letters to opensearch.DefaultDLQPath under the state
-// directory, and tells health about every dead letter.
+// dead-letters to dlq.s3 or dlq_file, else to opensearch.DefaultDLQPath
+// under the state directory, and tells health about every dead letter.
 func buildSinks(ctx context.Context, p *config.Pipeline, o Options, health opensearch.DeadLetterReporter) (fanout, error) {
 	var out fanout
 	nOS := 0 // opensearch sinks so far: the default dead-letter file's ordinal
@@ -69,8 +69,16 @@ func buildSinks(ctx context.Context, p *config.Pipeline, o Options, health opens
 		switch {
 		case sc.OpenSearch != nil:
 			so := opensearch.Options{Logger: o.Logger.With("sink", "opensearch"), Registerer: o.Registry, Health: health,
-				DefaultDLQFile: opensearch.DefaultDLQPath(o.StateDir, p.Name, nOS)}
+				DefaultDLQFile: opensearch.DefaultDLQPath(o.StateDir, p.Name, nOS), Pipeline: p.Name}
 			nOS++
+			if sc.OpenSearch.DLQS3 != nil { // dead letters to S3 with the block's region and role
+				c, cerr := DLQS3Client(ctx, sc.OpenSearch, o.Getenv)
+				if cerr != nil {
+					out.Close()
+					return nil, fmt.Errorf("sink %d (line %d): dlq.s3: %w", i, sc.Line, cerr)
+				}
+				so.DLQS3 = c
+			}
 			if sc.OpenSearch.AWS != nil { // SigV4 signing with the sink's own region and role
 				cfg, cerr := awsConfig(ctx, *sc.OpenSearch.AWS)
 				if cerr != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 
 	"github.com/ddbsync/ddbsync/internal/config"
@@ -19,6 +20,7 @@ type osSweeper struct {
 	ref     string // how DynamoDB calls address the table (name or ARN)
 	configs []*config.OpenSearch
 	sinks   []*opensearch.Sink
+	proc    *processor.Chain // the pipeline's processors
 	log     *slog.Logger
 }
 
@@ -30,7 +32,7 @@ func newSweeper(ddb verify.DynamoDB, ref string, p *config.Pipeline, t config.Ta
 	if t.Stream != nil && t.Stream.TTLDeletes == config.TTLKeep {
 		return nil, nil
 	}
-	s := &osSweeper{ddb: ddb, ref: ref, log: log}
+	s := &osSweeper{ddb: ddb, ref: ref, log: log, proc: p.Processing}
 	for i, sc := range p.Sinks {
 		if sc.OpenSearch == nil {
 			continue
@@ -55,7 +57,7 @@ func newSweeper(ddb verify.DynamoDB, ref string, p *config.Pipeline, t config.Ta
 func (s *osSweeper) Sweep(ctx context.Context, table string, generation int64) (int, error) {
 	total := 0
 	for i, sink := range s.configs {
-		n, err := verify.Sweep(ctx, s.ddb, table, s.ref, sink, s.log, verify.SweepOptions{Writer: s.sinks[i], Generation: generation})
+		n, err := verify.Sweep(ctx, s.ddb, table, s.ref, sink, s.log, verify.SweepOptions{Writer: s.sinks[i], Generation: generation, Processing: s.proc})
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("sink %d: %w", i, err)

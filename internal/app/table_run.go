@@ -16,6 +16,7 @@ import (
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/metrics"
+	"github.com/ddbsync/ddbsync/internal/progress"
 	"github.com/ddbsync/ddbsync/internal/source/backfill"
 	"github.com/ddbsync/ddbsync/internal/source/export"
 	"github.com/ddbsync/ddbsync/internal/source/scan"
@@ -43,6 +44,7 @@ type tableRun struct {
 	// stream events need not carry old images (see checkStreamView).
 	skipOldImages bool
 	progress      *metrics.Progress // caught-up tips and phase (nil: not tracked)
+	view          ProgressView      // a terminal progress bar (nil: none)
 
 	guard *indexGuard // nil: indices are not watched
 }
@@ -142,31 +144,39 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
 		SkipOldImages: t.skipOldImages,
 		Floor:         t.floor,
-	}, t.log, t.m, t.health, stream.Options{Progress: t.progress})
+	}, t.log, t.m, t.health, stream.Options{Progress: t.progress, PollMax: t.cfg.Stream.PollInterval})
 	return src.Run(ctx, t.sink.Write)
 }
 
-// reporter returns a progress callback that updates the gauges and logs a
-// summary at most every 10 s.
+// reporter returns a progress callback that updates the gauges, the live
+// view (/status, the terminal bar) and logs a summary at most every 10 s.
+// The rate counts only this process's items (a resumed backfill starts
+// with items done) and is given once progress.Estimate has watched long
+// enough, so the first estimate is not nonsense.
 func (t *tableRun) reporter(kind string) func(done, total int64) {
-	start := time.Now()
 	var mu sync.Mutex
 	var last time.Time
+	var est progress.Estimate
 	return func(done, total int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		t.progress.Backfill(t.info.Name, kind, done, total)
+		if t.view != nil {
+			t.view.Backfill(t.info.Name, kind, done, total)
+		}
 		t.bm.Done.WithLabelValues(t.info.Name, kind).Set(float64(done))
 		t.bm.Total.WithLabelValues(t.info.Name, kind).Set(float64(total))
 		now := time.Now()
+		est.Observe(done, now)
 		if now.Sub(last) < 10*time.Second && (total == 0 || done < total) {
 			return
 		}
 		last = now
-		rate := float64(done) / max(now.Sub(start).Seconds(), 0.001)
-		attrs := []any{"kind", kind, "items_done", done, "items_total", total, "items_per_s", int(rate)}
-		if total > done && rate > 0 {
-			eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
+		attrs := []any{"kind", kind, "items_done", done, "items_total", total}
+		if rate, ok := est.Rate(); ok {
+			attrs = append(attrs, "items_per_s", int(rate))
+		}
+		if eta, ok := est.ETA(total); ok && done < total {
 			attrs = append(attrs, "eta", eta)
 			if eta > 20*time.Hour {
 				t.log.Warn("backfill may outlive the stream's 24 h retention; raise parallelism or the sink's capacity", attrs...)

@@ -3,7 +3,9 @@ package checkpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,11 +30,11 @@ const stateFile = "checkpoints.json"
 // OpenFileStore opens (creating if needed) the store in dir.
 func OpenFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state dir %s: %w", dir, err)
+		return nil, fmt.Errorf("create state dir %s: %w%s", dir, err, permissionHint(err))
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open lock in %s: %w", dir, err)
+		return nil, fmt.Errorf("state dir %s is not usable: %w%s", dir, err, permissionHint(err))
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
@@ -52,6 +54,16 @@ func OpenFileStore(dir string) (*FileStore, error) {
 		}
 	}
 	return s, nil
+}
+
+// permissionHint says how to fix a state directory this process may not
+// write: the usual case is a container's host directory mounted as root.
+func permissionHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return fmt.Sprintf(" (ddbsync runs as uid %d: make the directory writable by it, e.g. chown %d:%d DIR for a bind mount, "+
+		"use a named volume in a container, or pass another --state-dir / DDBSYNC_STATE_DIR)", os.Getuid(), os.Getuid(), os.Getgid())
 }
 
 // Close releases the directory lock.

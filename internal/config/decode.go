@@ -99,7 +99,9 @@ func (d *decoder) dynamodb(parent *block) Source {
 	s := newSource()
 	b := d.block(n, path, line, []string{
 		"tables", "aws", "acknowledgments", "shard_acknowledgment_timeout", "s3_data_file_acknowledgment_timeout",
-	}, nil)
+	}, retiredKeys{
+		"shared_acknowledgement_timeout": "not supported: shared_acknowledgement_timeout (the spelling of Data Prepper's dynamodb page; the key Data Prepper reads is shard_acknowledgment_timeout)",
+	})
 	if b == nil {
 		return s
 	}
@@ -187,7 +189,7 @@ func (d *decoder) stream(parent *block) *Stream {
 	n, path, line := parent.child("stream")
 	s := newStream()
 	s.Line = line
-	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap"}, nil)
+	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap", "poll_interval"}, nil)
 	if b == nil {
 		return s
 	}
@@ -195,19 +197,23 @@ func (d *decoder) stream(parent *block) *Stream {
 	b.enum("view_on_remove", &s.ViewOnRemove, ViewNewImage, ViewOldImage)
 	b.enum("ttl_deletes", &s.TTLDeletes, TTLDelete, TTLKeep)
 	b.enum("on_gap", &s.OnGap, OnGapStop, OnGapRebackfill)
+	b.duration("poll_interval", &s.PollInterval, 0)
 	return s
 }
 
-// aws decodes an `aws` block; serverless is a key of the sink's block only.
+// aws decodes an `aws` block; serverless and serverless_options are keys of
+// the sink's block only.
 func (d *decoder) aws(parent *block, sink bool) AWS {
 	n, path, line := parent.child("aws")
 	a := AWS{Line: line}
 	known := []string{"region", "sts_role_arn", "sts_external_id", "sts_header_overrides"}
 	if sink {
-		known = append(known, "serverless")
+		known = append(known, "serverless", "serverless_options")
 	}
 	b := d.block(n, path, line, known, retiredKeys{
-		"serverless": "serverless is an option of the opensearch sink's aws block, not of the source",
+		"serverless":               "serverless is an option of the opensearch sink's aws block, not of the source",
+		"serverless_options":       "serverless_options is an option of the opensearch sink's aws block, not of the source",
+		"aws_sts_header_overrides": "not supported: aws_sts_header_overrides (the spelling of Data Prepper's dynamodb page; the key Data Prepper reads is sts_header_overrides)",
 	})
 	if b == nil {
 		return a
@@ -217,7 +223,24 @@ func (d *decoder) aws(parent *block, sink bool) AWS {
 	b.str("sts_external_id", &a.STSExternalID)
 	b.strMap("sts_header_overrides", &a.STSHeaderOverrides)
 	b.boolean("serverless", &a.Serverless)
+	if b.present("serverless_options") {
+		a.ServerlessOptions = d.serverlessOptions(b)
+	}
 	return a
+}
+
+// serverlessOptions decodes `serverless_options`.
+func (d *decoder) serverlessOptions(parent *block) *ServerlessOptions {
+	n, path, line := parent.child("serverless_options")
+	o := &ServerlessOptions{Line: line}
+	b := d.block(n, path, line, []string{"network_policy_name", "collection_name", "vpce_id"}, nil)
+	if b == nil {
+		return o
+	}
+	b.str("network_policy_name", &o.NetworkPolicyName)
+	b.str("collection_name", &o.CollectionName)
+	b.str("vpce_id", &o.VPCEID)
+	return o
 }
 
 // openSearchBareUnit is the unit of a bare number in the opensearch sink's

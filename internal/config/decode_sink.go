@@ -86,14 +86,16 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 		"index", "index_type", "document_id", "routing", "action", "document_version", "document_version_type", "pipeline",
 		"bulk_size", "flush_timeout", "max_retries", "dlq_file", "dlq",
 		"template_type", "template_file", "template_content", "number_of_shards", "number_of_replicas", "normalize_index",
-		"number_mapping",
+		"number_mapping", "proxy", "enable_request_compression", "distribution_version",
+		"serverless", "serverless_options",
+		// Documented by Data Prepper, parsed, refused by Unsupported.
+		"actions", "document_root_key", "ism_policy_file", "routes", "tags_target_key", "include_keys", "exclude_keys",
 	}, retiredKeys{
 		"aws_sigv4":                "not supported: aws_sigv4 (deprecated in Data Prepper); use an aws block: aws: {region: ...}",
 		"aws_region":               "not supported: aws_region (deprecated in Data Prepper); use aws: {region: ...}",
 		"aws_sts_role_arn":         "not supported: aws_sts_role_arn (deprecated in Data Prepper); use aws: {sts_role_arn: ...}",
 		"aws_sts_external_id":      "not supported: aws_sts_external_id (deprecated in Data Prepper); use aws: {sts_external_id: ...}",
 		"aws_sts_header_overrides": "not supported: aws_sts_header_overrides (deprecated in Data Prepper); use aws: {sts_header_overrides: ...}",
-		"serverless":               "not supported here: serverless belongs in the aws block (aws: {serverless: true})",
 		"document_id_field":        "not supported: document_id_field (deprecated in Data Prepper); use document_id: \"${/field}\"",
 		"routing_field":            "not supported: routing_field (deprecated in Data Prepper); use routing: \"${/field}\"",
 	})
@@ -137,7 +139,52 @@ func (d *decoder) opensearch(n *yaml.Node, path string, line int) *OpenSearch {
 	b.integer("number_of_replicas", &o.NumberOfReplicas)
 	b.boolean("normalize_index", &o.NormalizeIndex)
 	b.enum("number_mapping", &o.NumberMapping, NumberMappingDouble, NumberMappingNone)
+	b.str("proxy", &o.Proxy)
+	b.boolean("enable_request_compression", &o.RequestCompression)
+	b.enum("distribution_version", &o.DistributionVersion, DistributionDefault, DistributionES6)
+	d.serverlessTopLevel(b, o, path)
+	for _, k := range notRunSinkKeys {
+		if b.present(k) {
+			o.notRun = append(o.notRun, k)
+		}
+	}
 	return o
+}
+
+// notRunSinkKeys are the opensearch sink options Data Prepper documents
+// that ddbsync parses but does not run; Unsupported says why for each.
+var notRunSinkKeys = []string{"actions", "document_root_key", "ism_policy_file", "routes", "tags_target_key", "include_keys", "exclude_keys"}
+
+// serverlessTopLevel reads the sink-level `serverless` and
+// `serverless_options` (deprecated in Data Prepper in favour of the aws
+// block, and what the OpenSearch Ingestion blueprint writes) into the aws
+// block. Serverless takes only SigV4-signed requests, so they need one.
+func (d *decoder) serverlessTopLevel(b *block, o *OpenSearch, path string) {
+	var on bool
+	b.boolean("serverless", &on)
+	var opts *ServerlessOptions
+	if b.present("serverless_options") {
+		opts = d.serverlessOptions(b)
+	}
+	if !on && opts == nil {
+		return
+	}
+	if o.AWS == nil {
+		key := "serverless"
+		if !on {
+			key = "serverless_options"
+		}
+		d.add(d.idx.lines[joinPath(path, key)], joinPath(path, key), gotWant("needs an aws block", "", `aws: {region: ..., sts_role_arn: ...} beside it: Serverless takes only SigV4-signed requests`))
+		return
+	}
+	o.AWS.Serverless = o.AWS.Serverless || on
+	if opts != nil {
+		if o.AWS.ServerlessOptions != nil {
+			d.add(opts.Line, joinPath(path, "serverless_options"), "set twice: here and in the aws block (keep the one in aws)")
+			return
+		}
+		o.AWS.ServerlessOptions = opts
+	}
 }
 
 // dlq decodes `dlq: {s3: {...}}`. It returns nil when there is no s3 block
@@ -154,7 +201,7 @@ func (d *decoder) dlq(parent *block) *DLQS3 {
 		return nil
 	}
 	s := &DLQS3{Line: sline}
-	sb := d.block(sn, spath, sline, []string{"bucket", "key_path_prefix", "region", "sts_role_arn"}, nil)
+	sb := d.block(sn, spath, sline, []string{"bucket", "key_path_prefix", "region", "sts_role_arn", "bucket_owner"}, nil)
 	if sb == nil {
 		return s
 	}
@@ -162,11 +209,13 @@ func (d *decoder) dlq(parent *block) *DLQS3 {
 	sb.str("key_path_prefix", &s.KeyPathPrefix)
 	sb.str("region", &s.Region)
 	sb.str("sts_role_arn", &s.STSRoleARN)
+	sb.str("bucket_owner", &s.BucketOwner)
 	return s
 }
 
 // processors decodes `processor`: a list of single-key mappings. Their
-// options are kept as decoded YAML and not validated.
+// options are kept as decoded YAML, and the line of every option is
+// indexed so that validation (processor.Compile) can point at it.
 func (d *decoder) processors(parent *block) []Processor {
 	n, path, _ := parent.child("processor")
 	if n == nil || isNull(n) {
@@ -192,6 +241,7 @@ func (d *decoder) processors(parent *block) []Processor {
 		switch {
 		case isNull(val):
 		case val.Kind == yaml.MappingNode:
+			d.indexLines(val, pp)
 			if err := val.Decode(&p.Options); err != nil {
 				d.add(val.Line, pp, "cannot read processor options: "+err.Error())
 			}
@@ -201,4 +251,24 @@ func (d *decoder) processors(parent *block) []Processor {
 		out = append(out, p)
 	}
 	return out
+}
+
+// indexLines records the line of every key and list item under n, with
+// paths written as validation writes them (a.b[0].c).
+func (d *decoder) indexLines(n *yaml.Node, path string) {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := joinPath(path, n.Content[i].Value)
+			d.idx.lines[p] = n.Content[i].Line
+			d.indexLines(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p := itemPath(path, i)
+			d.idx.lines[p] = resolve(item).Line
+			d.indexLines(item, p)
+		}
+	}
 }

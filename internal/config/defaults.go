@@ -15,6 +15,16 @@ const (
 	// replayed (DESIGN §2.3).
 	DefaultOverlap = 5 * time.Minute
 
+	// DefaultPollInterval is stream.poll_interval: the start-to-start gap
+	// between GetRecords calls on an idle shard. 250ms is Lambda's 4 calls/s
+	// per shard; it keeps the low-traffic p99 under 300ms (README,
+	// Benchmarks). MinPollInterval is DynamoDB Streams' limit of 5 calls/s
+	// per shard; MaxPollInterval stays well below the liveness probe's
+	// silence bound.
+	DefaultPollInterval = 250 * time.Millisecond
+	MinPollInterval     = 200 * time.Millisecond
+	MaxPollInterval     = time.Minute
+
 	// DefaultShardAcknowledgmentTimeout and DefaultS3DataFileAcknowledgmentTimeout
 	// are Data Prepper's.
 	DefaultShardAcknowledgmentTimeout      = 10 * time.Minute
@@ -59,7 +69,7 @@ func newSource() Source {
 func newTable() Table { return Table{Overlap: DefaultOverlap} }
 
 func newStream() *Stream {
-	return &Stream{StartPosition: StartLatest, ViewOnRemove: ViewNewImage, TTLDeletes: TTLDelete, OnGap: OnGapStop}
+	return &Stream{StartPosition: StartLatest, ViewOnRemove: ViewNewImage, TTLDeletes: TTLDelete, OnGap: OnGapStop, PollInterval: DefaultPollInterval}
 }
 
 func newScan() *Scan { return &Scan{Segments: DefaultScanSegments, PageSize: DefaultScanPageSize} }
@@ -80,6 +90,7 @@ func newOpenSearch() *OpenSearch {
 		SocketTimeout:       DefaultSocketTimeout,
 		NumberOfReplicas:    -1,
 		NumberMapping:       NumberMappingDouble,
+		DistributionVersion: DistributionDefault,
 	}
 }
 
@@ -107,6 +118,7 @@ func applyDefaults(f *File) {
 }
 
 func defaultTemplates(o *OpenSearch) {
+	serverlessVersions(o)
 	if o.DocumentID == nil {
 		o.DocumentID = expr.MustParse(DefaultDocumentID)
 	}
@@ -117,4 +129,22 @@ func defaultTemplates(o *OpenSearch) {
 	if o.DocumentVersion == nil && o.DocumentVersionType != VersionTypeInternal {
 		o.DocumentVersion = expr.MustParse(DefaultDocumentVersion)
 	}
+}
+
+// serverlessVersions turns a serverless sink's versioning to internal: AWS
+// documents no version parameters for Serverless collections, so ddbsync
+// sends none there and keeps per-key order by the order of its writes
+// (README: OpenSearch Serverless). What the file wrote is kept for Warnings.
+func serverlessVersions(o *OpenSearch) {
+	if !o.Serverless() {
+		return
+	}
+	switch {
+	case o.DocumentVersionType != VersionTypeInternal:
+		o.droppedVersionType = "document_version_type " + o.DocumentVersionType
+	case o.DocumentVersion != nil:
+		o.droppedVersionType = "document_version"
+	}
+	o.DocumentVersionType = VersionTypeInternal
+	o.DocumentVersion = nil
 }

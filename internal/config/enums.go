@@ -41,3 +41,9 @@ func indexTypes() []string {
 		"log-analytics", "log-analytics-plain", "metric-analytics", "metric-analytics-plain",
 	}
 }
+
+// Distribution versions (opensearch `distribution_version`).
+const (
+	DistributionDefault = "default"
+	DistributionES6     = "es6"
+)

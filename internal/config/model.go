@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/json"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,9 @@ type Pipeline struct {
 	Name       string
 	Source     Source
 	Processors []Processor
+	// Processing is the compiled processor list (nil without processors,
+	// or when one of them is not supported: Unsupported reports it).
+	Processing *processor.Chain
 	Sinks      []Sink
 	// Coordination is the pipeline's source_coordination block; nil when
 	// absent (then a -c data-prepper-config.yaml, or the local state dir).
@@ -90,7 +94,11 @@ type Stream struct {
 	// OnGap is what happens when the stream has a gap (trimmed data, lost shard):
 	// "stop" (default) or "rebackfill". ddbsync extension.
 	OnGap string
-	Line  int
+	// PollInterval is the idle shard's GetRecords period (default
+	// DefaultPollInterval); a shard that just returned records is read again
+	// at once (at most 5 calls/s). ddbsync extension.
+	PollInterval time.Duration
+	Line         int
 }
 
 // AWS is an `aws` block (source or sink).
@@ -99,13 +107,31 @@ type AWS struct {
 	STSRoleARN         string
 	STSExternalID      string
 	STSHeaderOverrides map[string]string
-	Serverless         bool // sink only
-	Line               int
+	// Serverless (sink only) says the hosts are an OpenSearch Serverless
+	// collection: SigV4 for service aoss, and only the APIs Serverless
+	// documents (see the README's Serverless section). The sink's
+	// deprecated top-level `serverless: true` sets it too.
+	Serverless bool
+	// ServerlessOptions (sink only) is `serverless_options`, in the aws block
+	// or (deprecated in Data Prepper) at the sink's top level; nil when absent.
+	ServerlessOptions *ServerlessOptions
+	Line              int
 }
 
-// Processor is one entry of `processor`. ddbsync parses the name and options
-// so that it can refuse clearly the processors it does not implement; the
-// options are not validated.
+// ServerlessOptions is Data Prepper's `serverless_options`: the network
+// policy OpenSearch Ingestion adds a VPC endpoint to. ddbsync parses and
+// checks it but manages no network policy (Warnings says so): the policy
+// must already let ddbsync's network reach the collection.
+type ServerlessOptions struct {
+	NetworkPolicyName string
+	CollectionName    string
+	VPCEID            string
+	Line              int
+}
+
+// Processor is one entry of `processor`. Validation compiles the supported
+// ones into Pipeline.Processing (every bad option is a problem with its
+// path); Unsupported refuses the others.
 type Processor struct {
 	Name    string
 	Options map[string]any // nil when the processor has no options
@@ -149,7 +175,7 @@ type OpenSearch struct {
 	Hosts          []string // required, at least one http(s) URL
 	Username       string
 	Password       Secret // required with Username
-	AWS            *AWS   // nil when absent (SigV4 signing: not supported yet)
+	AWS            *AWS   // nil when absent; SigV4 signing when set
 	Cert           string // CA certificate file; conflicts with Insecure
 	Insecure       bool
 	ConnectTimeout time.Duration // default 10s; a bare number is milliseconds
@@ -169,7 +195,7 @@ type OpenSearch struct {
 	MaxRetries   int           // 0 (default) = retry until success
 
 	DLQFile string
-	DLQS3   *DLQS3 // `dlq.s3`; conflicts with DLQFile; not supported yet
+	DLQS3   *DLQS3 // `dlq.s3`; conflicts with DLQFile
 
 	TemplateType     string // v1 (default) | index-template
 	TemplateFile     string
@@ -183,16 +209,43 @@ type OpenSearch struct {
 	// OpenSearch's dynamic mapping. A template_file / template_content or
 	// index_type management_disabled always wins over it.
 	NumberMapping string
-	Line          int
+	// Proxy is `proxy`: a forward HTTP proxy, "host:port" or a URL; "" uses
+	// the environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+	Proxy string
+	// RequestCompression is `enable_request_compression`: gzip request
+	// bodies. Default false (Data Prepper's default is true).
+	RequestCompression bool
+	// DistributionVersion is `distribution_version`: default (the only one
+	// ddbsync runs) | es6 (refused by Unsupported).
+	DistributionVersion string
+	Line                int
+
+	// notRun lists the documented options the file wrote that ddbsync does
+	// not run (notRunSinkKeys); Unsupported refuses each.
+	notRun []string
+
+	// droppedVersionType is the document_version_type (or "document_version")
+	// the file wrote for a serverless sink, which applyDefaults replaced by
+	// internal (Warnings reports it); "" when nothing was dropped.
+	droppedVersionType string
 }
 
-// DLQS3 is `dlq.s3`.
+// Serverless reports whether the sink writes to an OpenSearch Serverless
+// collection.
+func (o *OpenSearch) Serverless() bool { return o.AWS != nil && o.AWS.Serverless }
+
+// DLQS3 is `dlq.s3`: dead letters as S3 objects of JSON lines.
 type DLQS3 struct {
-	Bucket        string
+	Bucket string // required
+	// KeyPathPrefix is the folder of the objects; it may hold %{yyyy}-style
+	// date patterns (UTC, evaluated when an object is written).
 	KeyPathPrefix string
-	Region        string
-	STSRoleARN    string
-	Line          int
+	Region        string // default: the sink's aws.region, else the environment's
+	STSRoleARN    string // default: the sink's aws.sts_role_arn, else none
+	// BucketOwner is the account expected to own the bucket (S3 refuses
+	// the write otherwise); "" checks nothing.
+	BucketOwner string
+	Line        int
 }
 
 // Secret is a string that never prints itself.

@@ -71,6 +71,9 @@ func summarizeTable(b *strings.Builder, t Table) {
 		if step > 1 {
 			fmt.Fprintf(b, ", replays from %s before the backfill", fmtDuration(t.Overlap))
 		}
+		if s.PollInterval != DefaultPollInterval {
+			fmt.Fprintf(b, ", idle shards polled every %s", fmtDuration(s.PollInterval))
+		}
 		b.WriteString(")\n")
 	} else {
 		fmt.Fprintf(b, "    %d. no stream: stop after the backfill\n", step)
@@ -99,10 +102,17 @@ func summarizeSink(s Sink) string {
 			line += ", basic auth"
 		}
 		if o.AWS != nil {
-			line += ", SigV4"
 			if o.AWS.Serverless {
-				line += " serverless"
+				line += ", OpenSearch Serverless (SigV4 aoss; no refresh, legacy templates or version parameters)"
+			} else {
+				line += ", SigV4 (es)"
 			}
+		}
+		if o.Proxy != "" {
+			line += ", via proxy " + redactURL(o.Proxy)
+		}
+		if o.RequestCompression {
+			line += ", gzip requests"
 		}
 		if o.Insecure {
 			line += ", TLS not verified"

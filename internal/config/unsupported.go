@@ -1,6 +1,11 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/processor"
+)
 
 // unsupportedOption is one option that ddbsync parses but does not run yet.
 // A later issue that implements an option deletes its row.
@@ -17,20 +22,32 @@ func unsupportedOptions() []unsupportedOption {
 			func(p *Pipeline) []string {
 				return when(!p.Source.Acknowledgments, sourcePath(p)+".acknowledgments")
 			}},
-		{"processor", "processors are not run yet; remove the processor list",
+		{"this processor", "the supported processors are " + strings.Join(processor.Names(), ", "),
 			func(p *Pipeline) []string {
 				var out []string
 				for i, pr := range p.Processors {
-					out = append(out, joinPath(itemPath(p.Name+".processor", i), pr.Name))
+					if !processor.Supported(pr.Name) {
+						out = append(out, processorPath(p, i, pr))
+					}
 				}
 				return out
 			}},
-		{"serverless", "OpenSearch Serverless collections are not supported yet",
-			eachOpenSearch(func(o *OpenSearch) bool { return o.AWS != nil && o.AWS.Serverless }, "aws.serverless")},
-		{"dlq.s3", "use dlq_file for a local dead-letter file",
-			eachOpenSearch(func(o *OpenSearch) bool { return o.DLQS3 != nil }, "dlq.s3")},
-		{"export format ION", "export with DYNAMODB_JSON (the default)",
-			eachTable(func(t *Table) bool { return t.Export != nil && t.Export.Format == FormatION }, "export.format")},
+		{"distribution_version: es6", "ddbsync writes to OpenSearch 1.x and later and Elasticsearch 7.x (no mapping types); remove the key or set default",
+			eachOpenSearch(func(o *OpenSearch) bool { return o.DistributionVersion == DistributionES6 }, "distribution_version")},
+		{"actions", "use action with a format string, e.g. action: ${getMetadata(\"opensearch_action\")} (the DynamoDB default)",
+			notRun("actions")},
+		{"document_root_key", "the document is the whole item; shape it with processors (select_entries, delete_entries)",
+			notRun("document_root_key")},
+		{"ism_policy_file", "ddbsync manages no Index State Management policy; attach one to the index yourself",
+			notRun("ism_policy_file")},
+		{"routes", "conditional routing: every event of the pipeline goes to every sink",
+			notRun("routes")},
+		{"tags_target_key", "ddbsync events carry no tags",
+			notRun("tags_target_key")},
+		{"include_keys", "use the select_entries processor (it runs on every path, so verify expects the same document)",
+			notRun("include_keys")},
+		{"exclude_keys", "use the delete_entries processor (it runs on every path, so verify expects the same document)",
+			notRun("exclude_keys")},
 		{"index_type other than custom or management_disabled", "ddbsync writes DynamoDB items, not traces, logs or metrics",
 			eachOpenSearch(func(o *OpenSearch) bool {
 				return o.IndexType != IndexTypeCustom && o.IndexType != IndexTypeManagementDisabled
@@ -77,6 +94,12 @@ func eachOpenSearch(use func(*OpenSearch) bool, key string) func(*Pipeline) []st
 		}
 		return out
 	}
+}
+
+// notRun finds the opensearch sinks that wrote key, one of the documented
+// options ddbsync parses but does not run.
+func notRun(key string) func(*Pipeline) []string {
+	return eachOpenSearch(func(o *OpenSearch) bool { return contains(o.notRun, key) }, key)
 }
 
 // eachTable finds the tables for which use is true and names key in each.

@@ -18,6 +18,7 @@ func validate(f *File) []Problem {
 	tables := map[string]string{} // table ARN → path of its first use
 	for _, p := range f.Pipelines {
 		v.source(p, tables)
+		v.processors(p)
 		v.sinks(p)
 		v.coordination(p.Coordination)
 	}
@@ -134,6 +135,10 @@ func (v *validator) table(tp string, t *Table, tables map[string]string) (arn, b
 	}
 	if t.Stream != nil && t.Stream.OnGap == OnGapRebackfill && t.Export == nil && t.Scan == nil {
 		v.add(tp+".stream.on_gap", gotWant("rebackfill needs a backfill method", `"rebackfill"`, "export: {...} or scan: {...} on this table, or on_gap: stop"))
+	}
+	if s := t.Stream; s != nil {
+		v.positive(tp+".stream.poll_interval", s.PollInterval >= MinPollInterval && s.PollInterval <= MaxPollInterval, fmtDuration(s.PollInterval),
+			"200ms to 1m (DynamoDB Streams allows 5 GetRecords calls per second per shard)")
 	}
 	if t.Export != nil && !v.bad(tp+".export") {
 		v.export(tp+".export", t.Export, a, ok)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/expr"
 )
 
 func (v *validator) sinks(p *Pipeline) {
@@ -86,13 +88,8 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 		}
 	}
 	external := o.DocumentVersionType == VersionTypeExternal || o.DocumentVersionType == VersionTypeExternalGTE
-	if o.AWS != nil && o.AWS.Serverless && external {
-		path, how := sp+".document_version_type", ""
-		if !v.idx.has(path) {
-			path, how = sp+".aws.serverless", " (document_version_type defaults to external)"
-		}
-		v.add(path, "OpenSearch Serverless collections do not support external versioning"+how+
-			"; ddbsync needs it to apply changes in order (got serverless: true with document_version_type "+o.DocumentVersionType+")")
+	if o.Serverless() {
+		v.serverless(sp, o)
 	}
 	if !external && o.DocumentVersion != nil {
 		v.conflict(sp+".document_version", "document_version_type internal", "OpenSearch assigns internal versions itself; remove document_version or use external")
@@ -107,10 +104,19 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 				v.invalid(dp+".bucket", d.Bucket, "invalid S3 bucket name", err, "3 to 63 of a-z 0-9 . -")
 			}
 		}
+		v.keyPathPrefix(dp+".key_path_prefix", d.KeyPathPrefix)
+		if d.BucketOwner != "" && !validAccount(d.BucketOwner) {
+			v.invalid(dp+".bucket_owner", d.BucketOwner, "invalid account ID", nil, "a 12-digit AWS account ID")
+		}
 		v.aws(dp, AWS{Region: d.Region, STSRoleARN: d.STSRoleARN})
 	}
 	if o.AWS != nil {
 		v.aws(sp+".aws", *o.AWS)
+	}
+	if o.Proxy != "" {
+		if _, err := ProxyURL(o.Proxy); err != nil {
+			v.invalid(sp+".proxy", o.Proxy, "invalid proxy", err, `"host:port" or "http://host:port"`)
+		}
 	}
 
 	v.positive(sp+".bulk_size", o.BulkSizeMiB > 0, fmt.Sprint(o.BulkSizeMiB), "a positive number of MiB")
@@ -119,6 +125,30 @@ func (v *validator) opensearch(sp string, o *OpenSearch) {
 	v.positive(sp+".socket_timeout", o.SocketTimeout > 0, o.SocketTimeout.String(), "a positive duration")
 	v.positive(sp+".number_of_shards", o.NumberOfShards >= 0, fmt.Sprint(o.NumberOfShards), "0 (OpenSearch's default) or more")
 	v.positive(sp+".number_of_replicas", o.NumberOfReplicas >= 0, fmt.Sprint(o.NumberOfReplicas), "0 or more")
+}
+
+// maxDLQPrefix leaves room in S3's 1024-byte keys for the object name
+// (dlq-v1-<pipeline>-opensearch-<time>-<random>.jsonl).
+const maxDLQPrefix = 700
+
+// keyPathPrefix checks dlq.s3.key_path_prefix: literal text and %{...}
+// date patterns, no ${...} references (an object holds many documents).
+func (v *validator) keyPathPrefix(path, s string) {
+	if s == "" || v.bad(path) {
+		return
+	}
+	const want = `a folder such as "dlq/" or "dlq/%{yyyy}/%{MM}/%{dd}/"`
+	t, err := expr.Parse(s)
+	switch {
+	case err != nil:
+		v.invalid(path, s, "invalid key_path_prefix", err, want)
+	case len(t.Pointers()) > 0 || len(t.Metadata()) > 0:
+		v.invalid(path, s, "invalid key_path_prefix", fmt.Errorf("${...} references are not allowed: one object holds many documents"), want)
+	case strings.HasPrefix(s, "/"):
+		v.invalid(path, s, "invalid key_path_prefix", fmt.Errorf("starts with '/'"), want)
+	case len(s) > maxDLQPrefix:
+		v.add(path, gotWant("too long", plural(len(s), "byte"), fmt.Sprintf("at most %d bytes", maxDLQPrefix)))
+	}
 }
 
 // checkHost accepts an http or https URL with a host and nothing after the path.
@@ -176,4 +206,56 @@ func checkIndexName(s string) error {
 		return fmt.Errorf("has %q", s[i:i+1])
 	}
 	return nil
+}
+
+// serverless checks what an OpenSearch Serverless collection refuses: the
+// legacy _template API and index shard settings (Serverless manages
+// shards), and serverless_options without its documented keys.
+func (v *validator) serverless(sp string, o *OpenSearch) {
+	if (o.TemplateFile != "" || o.TemplateContent != "") && o.TemplateType == TemplateTypeV1 {
+		path := sp + ".template_type"
+		if !v.idx.has(path) {
+			path = sp + ".template_file"
+			if o.TemplateContent != "" {
+				path = sp + ".template_content"
+			}
+		}
+		v.add(path, gotWant("OpenSearch Serverless has no legacy _template API", "template_type "+TemplateTypeV1+" (the default)",
+			"template_type: index-template, with a composable template ({\"template\": {\"mappings\": ...}})"))
+	}
+	for _, k := range []string{"number_of_shards", "number_of_replicas"} {
+		if v.idx.has(sp + "." + k) {
+			v.add(sp+"."+k, "OpenSearch Serverless manages shards and replicas itself and refuses index settings that set them; remove "+k)
+		}
+	}
+	if so := o.AWS.ServerlessOptions; so != nil {
+		path := sp + ".aws.serverless_options"
+		if !v.idx.has(path) {
+			path = sp + ".serverless_options"
+		}
+		v.required(path+".network_policy_name", so.NetworkPolicyName, "the name of the collection's network policy")
+		v.required(path+".collection_name", so.CollectionName, "the collection's name")
+		v.required(path+".vpce_id", so.VPCEID, "the VPC endpoint ID, e.g. vpce-0123456789abcdef0")
+	}
+}
+
+// ProxyURL parses `proxy` as Data Prepper takes it: "host:port" (http) or
+// a URL with a scheme; the port is required.
+func ProxyURL(s string) (*url.URL, error) {
+	raw := s
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("not a host:port or URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("no host")
+	case u.Port() == "":
+		return nil, fmt.Errorf("no port")
+	}
+	return u, nil
 }

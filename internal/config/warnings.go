@@ -56,7 +56,8 @@ func isKeyPointer(ptr string, keyAttrs []string) bool {
 // about it: placement expressions (index, document_id, routing) that read
 // non-key attributes (they need NEW_AND_OLD_IMAGES; validate cannot see
 // the table, `ddbsync run` checks it), index date patterns, and a
-// document_id that is not the item's whole key. `ddbsync validate` prints
+// document_id that is not the item's whole key, version options a
+// serverless sink ignores, and serverless_options (no policy is managed). `ddbsync validate` prints
 // them; they never make a file invalid.
 func (f *File) Warnings() []Problem {
 	var out []Problem
@@ -79,6 +80,23 @@ func (f *File) Warnings() []Problem {
 				add(joinPath(sp, "index"), fmt.Sprintf("%q has a date pattern, evaluated against each change's time: when items change "+
 					"or are deleted, ddbsync finds and deletes their older copies in the pattern's other indices (one multi-get per "+
 					"bulk); for tables whose items change, prefer a constant index or one that depends on the item", o.Index.String()))
+			}
+			if o.droppedVersionType != "" {
+				for _, k := range []string{"document_version_type", "document_version"} {
+					if f.index.has(joinPath(sp, k)) {
+						add(joinPath(sp, k), fmt.Sprintf("ignored for OpenSearch Serverless (%s): AWS documents no version "+
+							"parameters for Serverless collections, so ddbsync sends plain index/delete actions and keeps each key's "+
+							"changes in stream order instead (README: OpenSearch Serverless); remove it", o.droppedVersionType))
+					}
+				}
+			}
+			if o.AWS != nil && o.AWS.ServerlessOptions != nil {
+				path := joinPath(sp, "aws.serverless_options")
+				if !f.index.has(path) {
+					path = joinPath(sp, "serverless_options")
+				}
+				add(path, "ddbsync creates and changes no network policy (OpenSearch Ingestion adds its VPC endpoint to this one): "+
+					"the collection's network policy must already let ddbsync's network reach it")
 			}
 			if o.DocumentID != nil && !readsPrimaryKey(o.DocumentID) {
 				add(joinPath(sp, "document_id"), fmt.Sprintf("%q is not the item's primary key: items that give the same _id "+

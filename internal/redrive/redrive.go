@@ -1,15 +1,16 @@
-// Package redrive replays dead-letter files: it finds each opensearch
-// sink's dead-letter file (dlq_file, or the default file under the state
-// directory), selects letters by _id, and hands them to the sink's Replay,
-// which sends them with their original versions through the sink's one
-// write path. Letters refused again go to a new dead-letter file; the
-// original file is never changed (a running `ddbsync run` may be appending
-// to it).
+// Package redrive replays dead letters: it finds each opensearch sink's
+// dead-letter queue (dlq.s3 objects, dlq_file, or the default file under
+// the state directory), selects letters by _id, and hands them to the
+// sink's Replay, which sends them with their original versions through the
+// sink's one write path. Letters refused again go to a new local
+// dead-letter file; the original file or objects are never changed (a
+// running `ddbsync run` may be appending to them).
 package redrive
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,17 +19,24 @@ import (
 	"github.com/ddbsync/ddbsync/internal/sink/opensearch"
 )
 
-// Target is one dead-letter file and the sink whose letters it holds.
+// Target is one dead-letter queue and the sink whose letters it holds.
 type Target struct {
 	Pipeline string
 	Sink     *config.OpenSearch
-	File     string
+	// File is the dead-letter file, or for S3 the location as
+	// s3://bucket/prefix (for reports).
+	File string
+	// S3 is set when the letters are S3 objects under a bucket and prefix.
+	S3 *S3Location
+	// n is the sink's ordinal among the pipeline's opensearch sinks.
+	n int
 }
 
-// Targets lists the dead-letter file of every opensearch sink of f: its
-// dlq_file, or opensearch.DefaultDLQPath under stateDir. With dlq set, only
-// the sink whose file it is — or, when no sink names it, the file's only
-// opensearch sink — with File = dlq (a file moved or copied elsewhere).
+// Targets lists the dead-letter queue of every opensearch sink of f: its
+// dlq.s3 objects, its dlq_file, or opensearch.DefaultDLQPath under
+// stateDir. With dlq set (a file, or s3://bucket/prefix), only the sink
+// whose queue it is — or, when no sink has it, the file's only opensearch
+// sink, reading dlq instead (letters moved or copied elsewhere).
 func Targets(f *config.File, stateDir, dlq string) ([]Target, error) {
 	var all []Target
 	for _, p := range f.Pipelines {
@@ -37,12 +45,16 @@ func Targets(f *config.File, stateDir, dlq string) ([]Target, error) {
 			if sc.OpenSearch == nil {
 				continue
 			}
-			file := sc.OpenSearch.DLQFile
-			if file == "" {
-				file = opensearch.DefaultDLQPath(stateDir, p.Name, n)
+			t := Target{Pipeline: p.Name, Sink: sc.OpenSearch, File: sc.OpenSearch.DLQFile, n: n}
+			switch {
+			case sc.OpenSearch.DLQS3 != nil:
+				l := sinkLocation(sc.OpenSearch)
+				t.S3, t.File = &l, l.String()
+			case t.File == "":
+				t.File = opensearch.DefaultDLQPath(stateDir, p.Name, n)
 			}
 			n++
-			all = append(all, Target{Pipeline: p.Name, Sink: sc.OpenSearch, File: file})
+			all = append(all, t)
 		}
 	}
 	if len(all) == 0 {
@@ -51,16 +63,26 @@ func Targets(f *config.File, stateDir, dlq string) ([]Target, error) {
 	if dlq == "" {
 		return all, nil
 	}
+	loc, isS3, err := ParseS3URL(dlq)
+	if err != nil {
+		return nil, fmt.Errorf("--dlq %w", err)
+	}
 	for _, t := range all {
-		if samePath(t.File, dlq) {
+		if (isS3 && t.S3 != nil && within(loc, *t.S3)) || (!isS3 && t.S3 == nil && samePath(t.File, dlq)) {
+			if isS3 {
+				t.S3, t.File = &loc, loc.String() // a prefix inside the sink's reads only that part
+			}
 			return []Target{t}, nil
 		}
 	}
 	if len(all) == 1 {
-		all[0].File = dlq
+		all[0].File, all[0].S3 = dlq, nil
+		if isS3 {
+			all[0].S3, all[0].File = &loc, loc.String()
+		}
 		return all, nil
 	}
-	return nil, fmt.Errorf("--dlq %s is not the dead-letter file of any opensearch sink of %s, and it has %d; give the file of one of them (%s)", dlq, f.Name, len(all), files(all))
+	return nil, fmt.Errorf("--dlq %s is not the dead-letter queue of any opensearch sink of %s, and it has %d; give the queue of one of them (%s)", dlq, f.Name, len(all), files(all))
 }
 
 func samePath(a, b string) bool {
@@ -80,7 +102,43 @@ func files(ts []Target) string {
 	return s
 }
 
-// Read reads a target's dead letters; a file that does not exist holds none.
+// Reader reads a target's dead letters.
+type Reader func(ctx context.Context, t Target) ([]opensearch.DeadLetter, error)
+
+// NewReader reads file targets from disk and S3 targets through the client
+// that newS3 opens for the target's sink (its dlq.s3 region and role);
+// log hears of transient S3 failures (nil discards).
+func NewReader(newS3 func(ctx context.Context, sink *config.OpenSearch) (ObjectReader, error), log *slog.Logger) Reader {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return func(ctx context.Context, t Target) ([]opensearch.DeadLetter, error) {
+		if t.S3 == nil {
+			return Read(t.File)
+		}
+		c, err := newS3(ctx, t.Sink)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.S3, err)
+		}
+		return readS3(ctx, c, *t.S3, log)
+	}
+}
+
+// OutputFor is where the letters of t refused again go: beside a file
+// (OutputPath), or for S3 a local file under stateDir,
+// dlq/<pipeline>[.n].s3-<bucket>.redrive-<UTC time>.jsonl.
+func OutputFor(t Target, stateDir string, now time.Time) string {
+	if t.S3 == nil {
+		return OutputPath(t.File, now)
+	}
+	name := t.Pipeline
+	if t.n > 0 {
+		name += fmt.Sprintf(".%d", t.n)
+	}
+	return OutputPath(opensearch.DefaultDLQPath(stateDir, name+".s3-"+t.S3.Bucket, 0), now)
+}
+
+// Read reads a dead-letter file; a file that does not exist holds none.
 func Read(file string) ([]opensearch.DeadLetter, error) {
 	fh, err := os.Open(file)
 	if os.IsNotExist(err) {
@@ -141,26 +199,39 @@ type Replayer interface {
 // Report is the outcome of one target.
 type Report struct {
 	Target   Target
-	Letters  int      // lines in the file
+	Letters  int      // letters in the file or objects
 	Selected int      // lines chosen by --id (all without)
 	Missing  []string // --id values no line has
-	Result   opensearch.ReplayResult
-	Output   string // file holding the letters refused again ("" when none)
+	// NotReplayable are the selected letters of events a processor failed
+	// on (_ids): their document is unprocessed, so they are never sent;
+	// fix the item or the pipeline and run verify --repair instead.
+	NotReplayable []string
+	Result        opensearch.ReplayResult
+	Output        string // file holding the letters refused again ("" when none)
 }
 
-// Run replays the selected letters of t through the replayer that
-// newReplayer opens with output as its dead-letter file. With dryRun
-// nothing is sent. An output file left empty is removed.
-func Run(ctx context.Context, t Target, ids []string, dryRun bool, output string,
+// Run replays the selected letters of t, read with read, through the
+// replayer that newReplayer opens with output as its dead-letter file.
+// With dryRun nothing is sent. An output file left empty is removed.
+func Run(ctx context.Context, t Target, ids []string, dryRun bool, output string, read Reader,
 	newReplayer func(sink *config.OpenSearch, output string) (Replayer, error)) (Report, error) {
 	r := Report{Target: t}
-	letters, err := Read(t.File)
+	letters, err := read(ctx, t)
 	if err != nil {
 		return r, err
 	}
 	r.Letters = len(letters)
 	sel, missing := Select(letters, ids)
 	r.Selected, r.Missing = len(sel), missing
+	kept := sel[:0:0]
+	for _, l := range sel {
+		if l.Error.Type == opensearch.ErrorTypeProcessor {
+			r.NotReplayable = append(r.NotReplayable, l.ID)
+			continue
+		}
+		kept = append(kept, l)
+	}
+	sel = kept
 	if dryRun || len(sel) == 0 {
 		return r, nil
 	}

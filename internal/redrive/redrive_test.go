@@ -23,6 +23,8 @@ func TestTargets(t *testing.T) {
 	a := &config.OpenSearch{}
 	b := &config.OpenSearch{DLQFile: "custom.jsonl"}
 	two := file(config.Sink{OpenSearch: a}, config.Sink{Stdout: &config.Stdout{}}, config.Sink{OpenSearch: b})
+	c := &config.OpenSearch{DLQS3: &config.DLQS3{Bucket: "dlq", KeyPathPrefix: "p/%{yyyy}/%{MM}"}}
+	withS3 := file(config.Sink{OpenSearch: a}, config.Sink{OpenSearch: c})
 	tests := []struct {
 		name    string
 		f       *config.File
@@ -33,9 +35,15 @@ func TestTargets(t *testing.T) {
 		{"every sink", two, "", []string{filepath.Join("st", "dlq", "p.jsonl"), "custom.jsonl"}, ""},
 		{"one by its file", two, "custom.jsonl", []string{"custom.jsonl"}, ""},
 		{"default file named", two, filepath.Join("st", "dlq", "p.jsonl"), []string{filepath.Join("st", "dlq", "p.jsonl")}, ""},
-		{"unknown file, two sinks", two, "elsewhere.jsonl", nil, "not the dead-letter file of any opensearch sink"},
+		{"unknown file, two sinks", two, "elsewhere.jsonl", nil, "not the dead-letter queue of any opensearch sink"},
 		{"unknown file, one sink", file(config.Sink{OpenSearch: a}), "moved.jsonl", []string{"moved.jsonl"}, ""},
 		{"no opensearch sink", file(config.Sink{Stdout: &config.Stdout{}}), "", nil, "no opensearch sink"},
+		{"dlq.s3: its prefix up to the date", withS3, "", []string{filepath.Join("st", "dlq", "p.jsonl"), "s3://dlq/p/"}, ""},
+		{"dlq.s3 by its prefix", withS3, "s3://dlq/p", []string{"s3://dlq/p"}, ""},
+		{"dlq.s3, one month", withS3, "s3://dlq/p/2025/03/", []string{"s3://dlq/p/2025/03/"}, ""},
+		{"s3 elsewhere, two sinks", withS3, "s3://other/p/", nil, "not the dead-letter queue"},
+		{"s3 elsewhere, one sink", file(config.Sink{OpenSearch: a}), "s3://copied/x/", []string{"s3://copied/x/"}, ""},
+		{"s3 without bucket", withS3, "s3:///x", nil, "no bucket"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,11 +123,12 @@ func TestRun(t *testing.T) {
 		}
 		return fr, nil
 	}
-	rep, err := Run(t.Context(), tg, []string{"b", "q"}, true, out, open)
+	read := NewReader(nil, nil)
+	rep, err := Run(t.Context(), tg, []string{"b", "q"}, true, out, read, open)
 	if err != nil || rep.Letters != 2 || rep.Selected != 1 || fr.got != nil || !reflect.DeepEqual(rep.Missing, []string{"q"}) {
 		t.Fatalf("dry run: %+v, %v, sent %v", rep, err, fr.got)
 	}
-	rep, err = Run(t.Context(), tg, []string{"a"}, false, out, open)
+	rep, err = Run(t.Context(), tg, []string{"a"}, false, out, read, open)
 	if err != nil || rep.Selected != 1 || len(fr.got) != 1 || fr.got[0].ID != "a" || *fr.got[0].Version != 5 {
 		t.Fatalf("run: %+v, %v, sent %+v", rep, err, fr.got)
 	}
@@ -131,5 +140,39 @@ func TestRun(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(src); string(data) != lines {
 		t.Errorf("original file changed:\n%s", data)
+	}
+}
+
+func TestOutputFor(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 2, 3, 4e6, time.UTC)
+	s3t := Target{Pipeline: "p", S3: &S3Location{Bucket: "b", Prefix: "x/"}, File: "s3://b/x/"}
+	if got, want := OutputFor(s3t, "st", now), filepath.Join("st", "dlq", "p.s3-b.redrive-20261201T100203.004Z.jsonl"); got != want {
+		t.Errorf("OutputFor(s3) = %q, want %q", got, want)
+	}
+	s3t.n = 2
+	if got, want := OutputFor(s3t, "st", now), filepath.Join("st", "dlq", "p.2.s3-b.redrive-20261201T100203.004Z.jsonl"); got != want {
+		t.Errorf("OutputFor(s3, 3rd sink) = %q, want %q", got, want)
+	}
+	if got, want := OutputFor(Target{File: "d.jsonl"}, "st", now), "d.redrive-20261201T100203.004Z.jsonl"; got != want {
+		t.Errorf("OutputFor(file) = %q, want %q", got, want)
+	}
+}
+
+// TestRunSkipsProcessorFailures: a letter of an event a processor failed on
+// holds the unprocessed document; it is listed, never sent.
+func TestRunSkipsProcessorFailures(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "p.jsonl")
+	lines := `{"index":"i","id":"a","action":"index","version":5,"version_type":"external","status":0,"error":{"type":"processor_failure","reason":"processor[0] date: ..."},"document":{"d":"x"}}
+{"index":"i","id":"b","action":"index","version":6,"version_type":"external","status":400,"error":{"type":"mapper_parsing_exception","reason":"..."},"document":{"n":1}}
+`
+	if err := os.WriteFile(src, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fr := &fakeReplayer{}
+	open := func(_ *config.OpenSearch, output string) (Replayer, error) { return fr, nil }
+	rep, err := Run(t.Context(), Target{Pipeline: "p", Sink: &config.OpenSearch{}, File: src}, nil, false, filepath.Join(dir, "out.jsonl"), NewReader(nil, nil), open)
+	if err != nil || !reflect.DeepEqual(rep.NotReplayable, []string{"a"}) || len(fr.got) != 1 || fr.got[0].ID != "b" {
+		t.Fatalf("run: %+v, %v, sent %+v", rep, err, fr.got)
 	}
 }

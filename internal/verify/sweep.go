@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 	"time"
 
@@ -25,6 +26,9 @@ type SweepOptions struct {
 	Now          func() time.Time // host clock (default time.Now)
 	// Generation is the table's version generation (see Options).
 	Generation int64
+	// Processing is the pipeline's processor chain (nil: none): items it
+	// drops have no document.
+	Processing *processor.Chain
 	// Writer is the write path the deletes go through: the running
 	// pipeline's sink (its client, retries, classification and dead-letter
 	// queue). Nil builds one from the sink config (sinkos.NewWriter).
@@ -69,7 +73,7 @@ func Sweep(ctx context.Context, ddb DynamoDB, table, ref string, sink *config.Op
 	}
 	vo := Options{Segments: o.Segments, RecheckAfter: o.RecheckAfter, Now: o.Now, Logger: log, Generation: o.Generation,
 		Writer: w, DeadLetter: true}.withDefaults()
-	c, err := newChecker(ctx, ddb, idx, Target{Table: table, Ref: ref, Sink: sink}, vo)
+	c, err := newChecker(ctx, ddb, idx, Target{Table: table, Ref: ref, Sink: sink, Processing: o.Processing}, vo)
 	if err != nil {
 		return 0, err
 	}

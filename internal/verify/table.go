@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 	"sync"
 	"time"
@@ -57,16 +59,29 @@ func describeKey(ctx context.Context, api DynamoDB, ref string, log *slog.Logger
 type converter struct {
 	table backfill.Table
 	res   *bulk.Resolver
-	at    time.Time // event time for %{date} index patterns
+	at    time.Time        // event time for %{date} index patterns
+	proc  *processor.Chain // the pipeline's processors (nil: none)
 }
 
-// convert returns the item's document and where the sink writes it.
+// errDropped says that the pipeline's processors drop the item: it has
+// no document.
+var errDropped = errors.New("the pipeline's processors drop this item")
+
+// convert returns the item's document (processed as run processes it) and
+// where the sink writes it; errDropped when the processors drop it.
 func (c converter) convert(item map[string]types.AttributeValue, version int64) (bulk.Item, error) {
 	ev, err := c.table.Event(item, c.at)
 	if err != nil {
 		return bulk.Item{}, err
 	}
 	ev.Version = version
+	dropped, err := c.proc.Apply(&ev)
+	switch {
+	case err != nil:
+		return bulk.Item{}, fmt.Errorf("table %s item %q: %w (run dead-letters it)", ev.Table, ev.ID, err)
+	case dropped:
+		return bulk.Item{}, errDropped
+	}
 	return c.res.Resolve(&ev)
 }
 
@@ -135,6 +150,9 @@ func (s *scanned) add(items []map[string]types.AttributeValue, k tableKey, conv 
 	for _, item := range items {
 		s.items++
 		it, err := conv.convert(item, 0)
+		if errors.Is(err, errDropped) {
+			continue
+		}
 		if err != nil {
 			ids, kerr := k.KeyIDs(item)
 			if kerr != nil {

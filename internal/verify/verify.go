@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -100,6 +101,10 @@ type Target struct {
 	Ref       string
 	SinkIndex int // position of the sink in the pipeline's sink list
 	Sink      *config.OpenSearch
+	// Processing is the pipeline's processor chain (nil: none): the
+	// expected document of an item is the processed one, and an item it
+	// drops has no document.
+	Processing *processor.Chain
 	// KeepExtras is set when the table keeps the documents of items
 	// expired by TTL (ttl_deletes: keep): extra documents are reported but
 	// never deleted.
@@ -122,7 +127,7 @@ func Targets(p *config.Pipeline, byName bool) []Target {
 			if sc.OpenSearch == nil {
 				continue
 			}
-			t := Target{Pipeline: p.Name, Table: tc.TableName, SinkIndex: i, Sink: sc.OpenSearch,
+			t := Target{Pipeline: p.Name, Table: tc.TableName, SinkIndex: i, Sink: sc.OpenSearch, Processing: p.Processing,
 				KeepExtras: tc.Stream != nil && tc.Stream.TTLDeletes == "keep"}
 			if !byName {
 				t.Ref = tc.TableARN
@@ -140,6 +145,9 @@ var ErrCannotRepair = errors.New("cannot repair safely")
 // against its stream writes: that needs external versions taken from
 // getMetadata("document_version").
 func CanRepair(sink *config.OpenSearch) error {
+	if sink.Serverless() {
+		return fmt.Errorf("%w: the sink writes to OpenSearch Serverless without versions, so a repair could overwrite a newer stream change (README: OpenSearch Serverless says how to fix differences there)", ErrCannotRepair)
+	}
 	ok := sink.DocumentVersionType == "" || sink.DocumentVersionType == bulk.VersionExternal || sink.DocumentVersionType == bulk.VersionExternalGTE
 	if ok && sink.DocumentVersion != nil {
 		ev := &change.Event{Table: "probe", ID: "probe", Doc: []byte(`{}`), Version: 123456789}
@@ -250,7 +258,7 @@ func newChecker(ctx context.Context, ddb DynamoDB, idx Index, t Target, o Option
 	pit, perr := res.Resolve(probe)
 	return &checker{
 		ddb: ddb, idx: idx, t: t, o: o, log: log, key: k, bodies: t.Sink.Pipeline == nil,
-		conv:    converter{table: backfill.Table{Name: t.Table, Key: k.Key}, res: res, at: o.Now()},
+		conv:    converter{table: backfill.Table{Name: t.Table, Key: k.Key}, res: res, at: o.Now(), proc: t.Processing},
 		idIsKey: perr == nil && pit.ID == probe.ID,
 		byID:    strings.Contains(res.IndexTemplate().String(), "%{"),
 	}, nil

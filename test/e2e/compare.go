@@ -23,7 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/ddbjson"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
@@ -71,7 +73,7 @@ func TableDocs(ctx context.Context, ddb *dynamodb.Client, table string, key ddbj
 	if err != nil {
 		return nil, err
 	}
-	exp, err := expected(items, KeyPlacement(key))
+	exp, err := expected(table, items, KeyPlacement(key), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +128,7 @@ type want struct {
 
 // expected converts every item with the product's converter and groups
 // the results by _id (more than one per _id is a collision).
-func expected(items []map[string]types.AttributeValue, place Placer) (map[string][]want, error) {
+func expected(table string, items []map[string]types.AttributeValue, place Placer, chain *processor.Chain) (map[string][]want, error) {
 	out := make(map[string][]want, len(items))
 	for _, item := range items {
 		p, err := place(item)
@@ -139,6 +141,13 @@ func expected(items []map[string]types.AttributeValue, place Placer) (map[string
 		doc, err := ddbjson.Item(item)
 		if err != nil {
 			return nil, fmt.Errorf("convert item %s: %w", p.Key, err)
+		}
+		if chain.Len() > 0 {
+			ev := change.Event{Table: table, Op: change.OpIndex, ID: p.ID, Doc: doc}
+			if dropped, err := chain.Apply(&ev); err != nil || dropped {
+				continue // dropped: deleted; failed: dead-lettered
+			}
+			doc = ev.Doc
 		}
 		out[p.ID] = append(out[p.ID], want{Placement: p, source: string(doc)})
 	}
@@ -242,11 +251,20 @@ func Compare(ctx context.Context, ddb *dynamodb.Client, table string, key ddbjso
 // CompareWith compares every item of table with every document of index
 // (a name or pattern), placing items with place.
 func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, base, index string) (Diff, error) {
+	return CompareProcessed(ctx, ddb, table, place, nil, nil, base, index)
+}
+
+// CompareProcessed is CompareWith for a pipeline with processors and a
+// server that may re-serialize _source: every item is expected as chain
+// processes it (nil: unprocessed; items the chain drops or fails on are
+// expected to have no document), and same decides whether a _source matches
+// its item's document (nil: byte for byte).
+func CompareProcessed(ctx context.Context, ddb *dynamodb.Client, table string, place Placer, chain *processor.Chain, same func(got, want string) bool, base, index string) (Diff, error) {
 	items, err := Items(ctx, ddb, table)
 	if err != nil {
 		return Diff{}, err
 	}
-	exp, err := expected(items, place)
+	exp, err := expected(table, items, place, chain)
 	if err != nil {
 		return Diff{}, err
 	}
@@ -254,7 +272,7 @@ func CompareWith(ctx context.Context, ddb *dynamodb.Client, table string, place 
 	if err != nil {
 		return Diff{}, err
 	}
-	return diff(len(items), exp, hits), nil
+	return diff(len(items), exp, hits, same), nil
 }
 
 // PointerPlacement places documents as a sink with document_id

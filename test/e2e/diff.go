@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 )
@@ -64,8 +65,12 @@ func (d Diff) String() string {
 	return b.String()
 }
 
-// diff compares the expected documents with the index's hits.
-func diff(items int, exp map[string][]want, hits []Hit) Diff {
+// diff compares the expected documents with the index's hits; same decides
+// whether a _source matches (nil: byte for byte).
+func diff(items int, exp map[string][]want, hits []Hit, same func(got, want string) bool) Diff {
+	if same == nil {
+		same = func(got, want string) bool { return got == want }
+	}
 	d := Diff{Items: items, Docs: len(hits)}
 	byID := map[string][]Hit{}
 	for _, h := range hits {
@@ -97,7 +102,7 @@ func diff(items int, exp map[string][]want, hits []Hit) Diff {
 		if w.Index != "" && h.Index != w.Index {
 			why = append(why, fmt.Sprintf("in index %q, want %q", h.Index, w.Index))
 		}
-		if h.Source != w.source {
+		if !same(h.Source, w.source) {
 			why = append(why, "version "+fmt.Sprint(h.Version)+": "+sourceDiff(h.Source, w.source))
 		}
 		if len(why) > 0 {
@@ -169,4 +174,57 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return fmt.Sprintf("%s…(%d bytes)", s[:n], len(s))
+}
+
+// SameJSON reports whether two JSON documents hold the same value: object
+// keys in any order, strings after unescaping, numbers by exact decimal
+// value (1E-130 = 1.0E-130; 0.1 ≠ 0.1000000000000000055).
+func SameJSON(got, want string) bool {
+	g, err1 := decodeJSON(got)
+	w, err2 := decodeJSON(want)
+	return err1 == nil && err2 == nil && sameValue(g, w)
+}
+
+func decodeJSON(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		r1, ok1 := new(big.Rat).SetString(string(x))
+		r2, ok2 := new(big.Rat).SetString(string(y))
+		return ok1 && ok2 && r1.Cmp(r2) == 0
+	}
+	return a == b
 }

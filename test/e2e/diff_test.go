@@ -37,7 +37,7 @@ func TestDiff(t *testing.T) {
 			for _, ws := range tt.exp {
 				items += len(ws)
 			}
-			d := diff(items, tt.exp, tt.hits)
+			d := diff(items, tt.exp, tt.hits, nil)
 			if len(d.Missing) != tt.missing || len(d.Extra) != tt.extra || len(d.Stale) != tt.stale {
 				t.Fatalf("got %s", d)
 			}
@@ -48,5 +48,25 @@ func TestDiff(t *testing.T) {
 				t.Fatalf("%q lacks %q", d.String(), tt.says)
 			}
 		})
+	}
+}
+
+func TestSameJSON(t *testing.T) {
+	tests := []struct {
+		got, want string
+		same      bool
+	}{
+		{`{"b":1,"a":"x"}`, `{"a":"x","b":1}`, true},
+		{`{"n":1.0E-130}`, `{"n":0.` + strings.Repeat("0", 129) + `1}`, true},
+		{`{"s":"\u2028"}`, "{\"s\":\"\u2028\"}", true},
+		{`{"n":1.2345678901234567}`, `{"n":1.23456789012345678901}`, false},
+		{`{"l":[1,2]}`, `{"l":[2,1]}`, false},
+		{`{"a":{}}`, `{"a":[]}`, false},
+		{`{"a":1}`, `{"a":1,"b":null}`, false},
+	}
+	for _, tt := range tests {
+		if got := SameJSON(tt.got, tt.want); got != tt.same {
+			t.Errorf("SameJSON(%s, %s) = %v, want %v", tt.got, tt.want, got, tt.same)
+		}
 	}
 }

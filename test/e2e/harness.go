@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"hash/fnv"
 	"os"
 	"strconv"
@@ -35,6 +36,9 @@ type Options struct {
 	// Dir holds pipeline, state and logs ("" = a new temporary directory,
 	// removed unless the test failed or E2E_KEEP is set).
 	Dir string
+	// OpenSearch is the search server's base URL ("" = $OPENSEARCH_URL,
+	// the stack's; the compatibility suite points it at another server).
+	OpenSearch string
 }
 
 // Harness is one scenario: a table in a namespace of its own, an index
@@ -59,8 +63,19 @@ type Harness struct {
 	MetricsAddr string
 	// ExtraEnv is added to ddbsync's environment.
 	ExtraEnv []string
+	// Container, when set, makes Start run the binary as an image would.
+	Container *Container
 	// Place says where each item's document must be (default: by key).
 	Place Placer
+	// Processing is the pipeline's processor chain (WritePipeline loads it
+	// from the pipeline it writes): the comparison expects every item as
+	// the chain processes it, and no document for an item it drops.
+	Processing *processor.Chain
+	// SameSource decides whether a document's _source matches its item's
+	// converted document (nil: byte for byte, as ddbsync writes it). An
+	// ingest pipeline re-serializes _source (key order, number spelling), so
+	// a scenario behind one compares with SameJSON.
+	SameSource func(got, want string) bool
 	// Seed seeds the scenario's workload: $E2E_SEED (or the suite's) mixed
 	// with the test name; logged, so a run can be repeated.
 	Seed uint64
@@ -119,7 +134,10 @@ func New(tb testing.TB, o Options, suiteSeed uint64) *Harness {
 		}
 		o.Table = fmt.Sprintf("%s-%s-%s", o.Prefix, o.Name, RandomHex(tb, 8))
 	}
-	h := &Harness{TB: tb, Ctx: context.Background(), OpenSearch: Env(tb, "OPENSEARCH_URL"), NS: o.NS,
+	if o.OpenSearch == "" {
+		o.OpenSearch = Env(tb, "OPENSEARCH_URL")
+	}
+	h := &Harness{TB: tb, Ctx: context.Background(), OpenSearch: o.OpenSearch, NS: o.NS,
 		Table: o.Table, Index: strings.ToLower(o.Table), Schema: o.Schema,
 		Key: ddbjson.Key{Partition: o.Schema.Partition, Sort: o.Schema.Sort}, Dir: o.Dir}
 	h.Place = KeyPlacement(h.Key)

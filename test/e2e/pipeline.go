@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/config"
 )
 
 // Pipeline is one pipeline a scenario runs: one DynamoDB table (its ARN
@@ -23,6 +25,9 @@ type Pipeline struct {
 	// Coordination is the YAML inside the pipeline's source_coordination
 	// block ("" = none: the local state directory).
 	Coordination string
+	// Processor is the YAML of the pipeline's processor list ("" = none);
+	// WritePipeline loads it into Harness.Processing for the comparison.
+	Processor string
 }
 
 // WritePipeline writes a pipeline file holding p to the harness directory
@@ -30,7 +35,16 @@ type Pipeline struct {
 // index gets none.
 func (h *Harness) WritePipeline(p Pipeline) string {
 	h.TB.Helper()
-	return h.WritePipelineFile(h.PipelineEntry(p))
+	path := h.WritePipelineFile(h.PipelineEntry(p))
+	h.Processing = nil
+	if p.Processor != "" {
+		f, err := config.Load(path, func(string) (string, bool) { return "", false })
+		if err != nil {
+			h.TB.Fatalf("pipeline with processors: %v", err)
+		}
+		h.Processing = f.Pipelines[0].Processing
+	}
+	return path
 }
 
 // PipelineEntry is the YAML of p as one pipeline of a pipeline file,
@@ -70,6 +84,10 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.Coordination != "" {
 		coord = "  source_coordination:\n" + Indent(p.Coordination, 4) + "\n"
 	}
+	processors := ""
+	if p.Processor != "" {
+		processors = "  processor:\n" + Indent(p.Processor, 4) + "\n"
+	}
 	return fmt.Sprintf(`%s:
 %s  source:
     dynamodb:
@@ -78,11 +96,11 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 %s
       aws:
         region: %s
-  sink:
+%s  sink:
     - opensearch:
         hosts: ["%s"]
 %s
-`, p.Name, coord, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, p.Host, Indent(sink, 8))
+`, p.Name, coord, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, processors, p.Host, Indent(sink, 8))
 }
 
 // WritePipelineFile writes a pipeline file of entries (PipelineEntry) to

@@ -93,11 +93,17 @@ func (h *Harness) launch(logName, node, stateDir, metricsAddr string, env []stri
 		h.TB.Fatal(err)
 	}
 	args := []string{"run", "-f", h.PipelinePath, "--state-dir", stateDir, "--metrics-addr", metricsAddr, "--log-level", "debug"}
-	cmd := exec.Command(Binary(h.TB), append(args, h.ExtraArgs...)...)
+	bin := Binary(h.TB)
+	if c := h.Container; c != nil {
+		bin, args = c.Binary, c.Args
+	}
+	cmd := exec.Command(bin, append(args, h.ExtraArgs...)...)
+	if c := h.Container; c != nil {
+		cmd.Dir = c.WorkDir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: c.UID, Gid: c.GID}}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+h.NS.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.NS.Secret)
-	cmd.Env = append(cmd.Env, h.ExtraEnv...)
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(h.Env(), env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		h.TB.Fatalf("start %s: %v", cmd.Path, err)
@@ -105,6 +111,23 @@ func (h *Harness) launch(logName, node, stateDir, metricsAddr string, env []stri
 	p := &Process{Cmd: cmd, Done: make(chan error), LogPath: logPath, Node: node, StateDir: stateDir, MetricsAddr: metricsAddr}
 	go func() { _ = cmd.Wait(); logf.Close(); close(p.Done) }()
 	return p
+}
+
+// Env is the environment ddbsync runs with: this process's, the
+// scenario's DynamoDB Local namespace, and ExtraEnv.
+func (h *Harness) Env() []string {
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+h.NS.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.NS.Secret)
+	return append(env, h.ExtraEnv...)
+}
+
+// Container runs the binary the way a container image does: another
+// binary path, the image's command line (in place of run's default flags),
+// working directory and user.
+type Container struct {
+	Binary   string
+	Args     []string
+	WorkDir  string
+	UID, GID uint32
 }
 
 // Command runs a one-shot ddbsync subcommand (verify, redrive) in the
@@ -115,8 +138,7 @@ func (h *Harness) Command(args ...string) (code int, stdout, stderr string) {
 	cmd := exec.Command(Binary(h.TB), args...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+h.NS.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.NS.Secret)
-	cmd.Env = append(cmd.Env, h.ExtraEnv...)
+	cmd.Env = h.Env()
 	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
 		h.TB.Fatalf("ddbsync %s: %v", strings.Join(args, " "), err)
 	}

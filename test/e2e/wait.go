@@ -39,7 +39,7 @@ func Poll(ctx context.Context, timeout, interval time.Duration, check func(ctx c
 // Compare compares every item of the table with every document of the
 // index, placed by h.Place.
 func (h *Harness) Compare() (Diff, error) {
-	return CompareWith(h.Ctx, h.DDB, h.Table, h.Place, h.OpenSearch, h.Index)
+	return CompareProcessed(h.Ctx, h.DDB, h.Table, h.Place, h.Processing, h.SameSource, h.OpenSearch, h.Index)
 }
 
 // AwaitEqual polls the comparison until the index equals the table (the

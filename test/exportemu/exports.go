@@ -163,6 +163,7 @@ func (s *server) exportTableToPointInTime(ctx context.Context, id identity, body
 		ExportID: exportID, ExportArn: in.TableArn + "/export/" + exportID,
 		TableArn: in.TableArn, TableID: t.tableID(), Bucket: in.S3Bucket, Prefix: in.S3Prefix,
 		SseAlgorithm: in.S3SseAlgorithm, SseKmsKeyID: in.S3SseKmsKeyId, Type: in.ExportType, StartTime: now,
+		Format: in.ExportFormat,
 	}
 	if err := s.setTimes(&in, &e.meta, now); err != nil {
 		return nil, err
@@ -179,7 +180,7 @@ func (s *server) exportTableToPointInTime(ctx context.Context, id identity, body
 	if !created { // a concurrent call with the same token won
 		return s.sameRequest(e, string(request))
 	}
-	s.log.Info("export started", "table", name, "export", e.meta.ExportArn, "type", in.ExportType)
+	s.log.Info("export started", "table", name, "export", e.meta.ExportArn, "type", in.ExportType, "format", in.ExportFormat)
 	s.jobs.Add(1)
 	go s.run(s.jobCtx, e) // at once: the export should show the table as of ExportTime
 	return map[string]any{"ExportDescription": s.exports.describe(e)}, nil
@@ -198,12 +199,10 @@ func (in *exportInput) validate() error {
 		return validationf("TableArn and S3Bucket are required")
 	}
 	if in.ExportFormat == "" {
-		in.ExportFormat = "DYNAMODB_JSON"
+		in.ExportFormat = formatJSON
 	}
 	switch in.ExportFormat {
-	case "DYNAMODB_JSON":
-	case "ION":
-		return validationf("ION not supported by the emulator")
+	case formatJSON, formatION:
 	default:
 		return validationf("ExportFormat must be DYNAMODB_JSON or ION, not %q", in.ExportFormat)
 	}

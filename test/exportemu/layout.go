@@ -38,6 +38,18 @@ type exportMeta struct {
 	FromTime     time.Time // incremental exports
 	ToTime       time.Time
 	OutputView   string // incremental exports: NEW_AND_OLD_IMAGES or NEW_IMAGE
+	Format       string // formatJSON ("" too) or formatION
+}
+
+// ion says whether the export is written in Amazon Ion.
+func (m exportMeta) ion() bool { return m.Format == formatION }
+
+// dataExt is the data files' suffix: .json.gz, or .ion.gz for ION.
+func (m exportMeta) dataExt() string {
+	if m.ion() {
+		return ".ion.gz"
+	}
+	return ".json.gz"
 }
 
 // root is "<prefix>/AWSDynamoDB" (no leading slash when there is no prefix).
@@ -131,14 +143,15 @@ func newLayout(meta exportMeta, nfiles int, rnd *rand.Rand) *layout {
 		for i := range name {
 			name[i] = fileNameChars[rnd.IntN(len(fileNameChars))]
 		}
-		f := &dataFile{key: meta.dataDir() + "/" + string(name) + ".json.gz"}
+		f := &dataFile{key: meta.dataDir() + "/" + string(name) + meta.dataExt()}
 		f.gz = gzip.NewWriter(&f.buf) // zero header time: the bytes depend on the data only
 		l.files = append(l.files, f)
 	}
 	return l
 }
 
-// addItemTo adds a full-export line {"Item":{...}} for one item in DynamoDB JSON to file i.
+// addItemTo adds a full-export record {"Item":{...}} for one item in DynamoDB JSON to file i
+// (in Ion for an ION export).
 func (l *layout) addItemTo(i int, item json.RawMessage) error {
 	var b bytes.Buffer
 	b.WriteString(`{"Item":`)
@@ -146,13 +159,25 @@ func (l *layout) addItemTo(i int, item json.RawMessage) error {
 		return fmt.Errorf("item is not JSON: %w", err)
 	}
 	b.WriteString("}")
-	return l.files[i].add(b.Bytes())
+	return l.add(l.files[i], b.Bytes())
 }
 
 // addLine adds one NDJSON line (without its newline), the files taking turns.
 func (l *layout) addLine(line []byte) error {
 	f := l.files[l.next]
 	l.next = (l.next + 1) % len(l.files)
+	return l.add(f, line)
+}
+
+// add writes one record, given in DynamoDB JSON, to f in the export's format.
+func (l *layout) add(f *dataFile, line []byte) error {
+	if l.meta.ion() {
+		ionLine, err := ionRecord(line)
+		if err != nil {
+			return fmt.Errorf("write as Ion: %w", err)
+		}
+		line = ionLine
+	}
 	return f.add(line)
 }
 
@@ -220,8 +245,11 @@ func (l *layout) summary(end time.Time) manifestSummary {
 		ManifestFilesS3Key: m.manifestFilesKey(),
 		BilledSizeBytes:    raw,
 		ItemCount:          items,
-		OutputFormat:       "DYNAMODB_JSON",
+		OutputFormat:       formatJSON,
 		ExportType:         m.Type,
+	}
+	if m.ion() {
+		s.OutputFormat = formatION
 	}
 	if m.Prefix != "" {
 		s.S3Prefix = &m.Prefix

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ddbsync/ddbsync/internal/ddbion"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -95,6 +97,7 @@ func TestExportGolden(t *testing.T) {
 		prefix string
 		files  int
 		incr   string // incremental view, "" for a full export
+		format string // "" for DYNAMODB_JSON
 		fill   func(context.Context, *layout) error
 	}{
 		{name: "full", prefix: "exports/run-1", files: 4, fill: fillItems(items)},
@@ -102,11 +105,14 @@ func TestExportGolden(t *testing.T) {
 		{name: "full-empty-table", files: 2, fill: fillItems(nil)},
 		{name: "incremental", prefix: "incr", files: 2, incr: "NEW_AND_OLD_IMAGES", fill: fillChanges("NEW_AND_OLD_IMAGES")},
 		{name: "incremental-new-image", prefix: "incr", files: 1, incr: "NEW_IMAGE", fill: fillChanges("NEW_IMAGE")},
+		{name: "full-ion", prefix: "exports/run-1", files: 4, format: formatION, fill: fillItems(items)},
+		{name: "incremental-ion", prefix: "incr", files: 2, incr: "NEW_AND_OLD_IMAGES", format: formatION, fill: fillChanges("NEW_AND_OLD_IMAGES")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(1, 2))
 			meta := fullMeta(tt.prefix, rnd)
+			meta.Format = tt.format
 			if tt.incr != "" {
 				meta.Type, meta.ExportTime = incrementalExport, time.Time{}
 				meta.FromTime, meta.ToTime, meta.OutputView = windowFrom, windowTo, tt.incr
@@ -117,7 +123,7 @@ func TestExportGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := dumpExport(t, store, meta)
-			if n := strings.Count(got, "\n  {"); int64(n) != sum.ItemCount {
+			if n := strings.Count(got, "\n  {") + strings.Count(got, "\n  $ion_1_0 {"); int64(n) != sum.ItemCount {
 				t.Errorf("summary itemCount %d, data lines %d", sum.ItemCount, n)
 			}
 			golden(t, filepath.Join("testdata", tt.name, "export.golden"), got)
@@ -135,7 +141,7 @@ func dumpExport(t *testing.T, s *memStore, meta exportMeta) string {
 		body := s.m[k]
 		fmt.Fprintf(&b, "== %s\n", k)
 		switch {
-		case strings.HasSuffix(k, ".json.gz"):
+		case strings.HasSuffix(k, ".json.gz"), strings.HasSuffix(k, ".ion.gz"):
 			lines := gunzipLines(t, k, body)
 			fmt.Fprintf(&b, "gzip, %d lines\n", len(lines))
 			for _, l := range lines {
@@ -178,7 +184,11 @@ func gunzipLines(t *testing.T, key string, body []byte) []string {
 	var lines []string
 	sc := bufio.NewScanner(zr)
 	for sc.Scan() {
-		if !json.Valid(sc.Bytes()) {
+		if strings.HasSuffix(key, ".ion.gz") {
+			if _, err := ddbion.NewDecoder(bytes.NewReader(sc.Bytes())).Next(); err != nil {
+				t.Errorf("%s: line is not an Ion export record: %s: %v", key, sc.Bytes(), err)
+			}
+		} else if !json.Valid(sc.Bytes()) {
 			t.Errorf("%s: line is not JSON: %s", key, sc.Bytes())
 		}
 		lines = append(lines, sc.Text())

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	shared "github.com/ddbsync/ddbsync/test/e2e"
 )
 
 // cuStart runs the binary like e.start, with extra arguments to run.
@@ -445,5 +448,46 @@ func TestCaughtUpEmptyTable(t *testing.T) {
 	cuMustCompare(t, e, "empty child")
 	if code := e.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestCIExample runs test/ci-example.sh, the CI job the README shows: the
+// stack, ddbsync run, writes, ddbsync wait, assertions on search results.
+func TestCIExample(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", filepath.Join(root, "test", "ci-example.sh"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ci-example: passed") {
+		t.Fatalf("test/ci-example.sh: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
+
+// TestProgressBarOnTerminal: on a terminal (a pseudo-terminal from
+// script(1)) a scan backfill draws a live bar with items, rate and ETA
+// below the log lines, and a final 100% line. (Every other test reads a
+// log that is not a terminal, without a bar.)
+func TestProgressBarOnTerminal(t *testing.T) {
+	e := newE2E(t, "bar", "", "")
+	e.load(3000)
+	e.writePipeline("scan:\n  segments: 1\n  page_size: 100\n  rate_limit: 600\nstream:\n  start_position: LATEST", "")
+	run := fmt.Sprintf("%s run -f %s --state-dir %s --metrics-addr '' --until-caught-up", shared.Binary(t), e.pipeline, e.h.StateDir())
+	cmd := exec.Command("script", "-qefc", run, "/dev/null")
+	cmd.Env = e.h.Env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run on a terminal: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{e.table + " scan [", "/3000 items", "/s  ETA ", "100%  3000/3000 items", "done", "msg=\"scan backfill complete\""} {
+		if !strings.Contains(text, want) {
+			t.Errorf("terminal output lacks %q:\n%.3000s", want, text)
+		}
+	}
+	if !strings.Contains(text, "\x1b[1A\x1b[2K") {
+		t.Error("the bar is never redrawn below a log line")
 	}
 }

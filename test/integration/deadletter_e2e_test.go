@@ -29,19 +29,7 @@ func TestDeadLetterDefaultAndRedrive(t *testing.T) {
 	e := newE2E(t, "dlq", "", "")
 	e.metricsAddr = freeAddr(t)
 	e.writePipeline("", "")
-	e.start()
-	poll(t, "index created", 60*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		st, _ := e.osDo(http.MethodHead, "/"+e.index, nil)
-		return st == 200, nil
-	})
-	t.Cleanup(func() {
-		e.osDo(http.MethodDelete, "/_template/"+e.index+"-ddbsync-numbers", nil)
-		e.osDo(http.MethodDelete, "/"+e.index, nil)
-	})
-	// A limit an operator can raise later: "wide" exceeds it for good until then.
-	if st, body := e.osDo(http.MethodPut, "/"+e.index+"/_settings", []byte(`{"index.mapping.total_fields.limit":12}`)); st != 200 {
-		t.Fatalf("set total_fields.limit: %d %s", st, body)
-	}
+	startWithFieldLimit(t, e)
 
 	// h is an object first...
 	e.put(map[string]types.AttributeValue{"pk": s("obj"), "h": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("1")}}})
@@ -190,4 +178,33 @@ func letterIDs(letters []sinkos.DeadLetter) string {
 	}
 	sort.Strings(ids)
 	return strings.Join(ids, ",")
+}
+
+// startWithFieldLimit starts the run, waits for its index and lowers the
+// index's total_fields.limit to 12: a limit an operator can raise later, so
+// an item with more attributes (wideItem) is refused for good until then.
+func startWithFieldLimit(t *testing.T, e *e2e) {
+	t.Helper()
+	e.start()
+	poll(t, "index created", 60*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		st, _ := e.osDo(http.MethodHead, "/"+e.index, nil)
+		return st == 200, nil
+	})
+	t.Cleanup(func() {
+		e.osDo(http.MethodDelete, "/_template/"+e.index+"-ddbsync-numbers", nil)
+		e.osDo(http.MethodDelete, "/"+e.index, nil)
+	})
+	if st, body := e.osDo(http.MethodPut, "/"+e.index+"/_settings", []byte(`{"index.mapping.total_fields.limit":12}`)); st != 200 {
+		t.Fatalf("set total_fields.limit: %d %s", st, body)
+	}
+}
+
+// wideItem is an item with 15 number attributes besides pk, more than
+// startWithFieldLimit's limit.
+func wideItem(pk string) map[string]types.AttributeValue {
+	wide := map[string]types.AttributeValue{"pk": s(pk)}
+	for i := 0; i < 15; i++ {
+		wide[fmt.Sprintf("w%02d", i)] = n(fmt.Sprint(i))
+	}
+	return wide
 }

@@ -17,6 +17,10 @@ export DDB_PORT="${DDB_PORT:-18000}"
 export DDB_PROXY_PORT="${DDB_PROXY_PORT:-18001}"
 export OPENSEARCH_PORT="${OPENSEARCH_PORT:-19200}"
 export S3_PORT="${S3_PORT:-19000}"
+# Extra search servers for the compatibility suite (test/compat), started one at a time by
+# compat-server.sh, never by stack-up.sh. Each node's transport port is its HTTP port + 100.
+export OPENSEARCH3_PORT="${OPENSEARCH3_PORT:-19230}"
+export ELASTICSEARCH7_PORT="${ELASTICSEARCH7_PORT:-19270}"
 
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
@@ -37,3 +41,5 @@ export AWS_S3_USE_PATH_STYLE=true
 export DDBSYNC_EXPORT_BUCKET="${DDBSYNC_EXPORT_BUCKET:-ddbsync-export}"
 
 export OPENSEARCH_URL="http://127.0.0.1:${OPENSEARCH_PORT}"
+export OPENSEARCH3_URL="http://127.0.0.1:${OPENSEARCH3_PORT}"
+export ELASTICSEARCH7_URL="http://127.0.0.1:${ELASTICSEARCH7_PORT}"

@@ -1,6 +1,7 @@
 package opensearch
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/ddbsync/ddbsync/internal/sink/bulk"
@@ -20,6 +21,12 @@ const (
 	outcomeRetry
 	// outcomeDeadLetter: OpenSearch will never accept this item as it is.
 	outcomeDeadLetter
+	// outcomeFatal: refused because of the sink's configuration or the
+	// cluster, not the document (a missing ingest pipeline, no ingest node, a
+	// closed index): every document sent there is refused alike, so retrying
+	// never ends and dead-lettering would drain the table into the queue.
+	// The write fails with what to fix; its checkpoint stays behind.
+	outcomeFatal
 )
 
 func (o outcome) String() string {
@@ -30,6 +37,8 @@ func (o outcome) String() string {
 		return "superseded"
 	case outcomeRetry:
 		return "retry"
+	case outcomeFatal:
+		return "fatal"
 	}
 	return "dead-letter"
 }
@@ -46,10 +55,16 @@ var retryableTypes = map[string]bool{
 	"no_shard_available_action_exception": true,
 }
 
+// Error types that refuse one document for good whatever their status says:
+// an ingest pipeline's `fail` processor answers 500.
+var deadLetterTypes = map[string]bool{
+	"fail_processor_exception": true,
+}
+
 // classify decides one item's outcome from its action, whether it carried an
-// external version, and OpenSearch's status and error type. It is the whole
-// policy of DESIGN §2.1 for bulk items.
-func classify(act bulk.Action, versioned bool, status int, errType string) outcome {
+// external version, and OpenSearch's status, error type and reason. It is
+// the whole policy of DESIGN §2.1 for bulk items.
+func classify(act bulk.Action, versioned bool, status int, errType, reason string) outcome {
 	switch {
 	case status >= 200 && status < 300:
 		return outcomeDone
@@ -57,12 +72,60 @@ func classify(act bulk.Action, versioned bool, status int, errType string) outco
 		return outcomeDone
 	case status == 409 && errType == "version_conflict_engine_exception" && (versioned || act == bulk.ActionCreate):
 		return outcomeSuperseded
+	case refusalHint(errType, reason) != "":
+		return outcomeFatal
+	case deadLetterTypes[errType]:
+		return outcomeDeadLetter
 	case status == 429 || status == 408 || status >= 500 || status < 200:
 		return outcomeRetry
 	case retryableTypes[errType]:
 		return outcomeRetry
 	}
 	return outcomeDeadLetter
+}
+
+// classifyRequest decides the outcome of a whole _bulk request that did not
+// answer 200 (413 is split by the caller): fatal when its error is one of
+// the cluster's or configuration's (refusalHint), a retry when the status is
+// transient, otherwise a refusal of the request (outcomeDeadLetter: the
+// caller fails, as nothing in it can be applied).
+func classifyRequest(status int, body []byte) outcome {
+	typ, reason := requestError(body)
+	switch {
+	case refusalHint(typ, reason) != "":
+		return outcomeFatal
+	case retryableStatus(status):
+		return outcomeRetry
+	}
+	return outcomeDeadLetter
+}
+
+// requestError is the type and reason of an error response's "error".
+func requestError(body []byte) (typ, reason string) {
+	var r struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return "", ""
+	}
+	return decodeError(r.Error)
+}
+
+// refusalHint says what to fix when OpenSearch refuses a write because of
+// the cluster or the sink's configuration rather than the document (the
+// outcomeFatal cases), and is "" otherwise. Each case has been seen on
+// OpenSearch 2.19 and 3.x and Elasticsearch 7.10.
+func refusalHint(errType, reason string) string {
+	switch {
+	case errType == "illegal_state_exception" && strings.Contains(reason, "no ingest nodes"):
+		// 500 for the whole request when a bulk names a pipeline.
+		return "the cluster has no node with the ingest role, which the sink's pipeline option needs: give a node the ingest role (node.roles) or remove the pipeline option"
+	case errType == "illegal_argument_exception" && strings.HasPrefix(reason, "pipeline with id [") && strings.Contains(reason, "] does not exist"):
+		return "create the ingest pipeline (PUT _ingest/pipeline/<id>) or correct the sink's pipeline option"
+	case errType == "index_closed_exception":
+		return "the index is closed: open it (POST <index>/_open)"
+	}
+	return ""
 }
 
 // retryableStatus reports whether a whole-request status is transient.

@@ -2,6 +2,7 @@ package opensearch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -83,10 +84,15 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 			results[pending[0]] = ItemResult{Outcome: ItemFailed, Status: status, Type: "request_entity_too_large",
 				Reason: "OpenSearch refused a request holding only this document (http.max_content_length)"}
 			return nil, nil
-		case retryableStatus(status):
-			last = failure{status: status, reason: "whole request: " + excerpt(res.body)}
-			continue
 		case status != 200:
+			switch classifyRequest(status, res.body) {
+			case outcomeRetry:
+				last = failure{status: status, reason: "whole request: " + excerpt(res.body)}
+				continue
+			case outcomeFatal:
+				typ, reason := requestError(res.body)
+				return nil, refused(table, "bulk request", status, typ, reason)
+			}
 			return nil, fmt.Errorf("opensearch: table %s: bulk request: %s", table, explainStatus(status, res.body))
 		}
 
@@ -95,7 +101,7 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 			p := pending[i]
 			e := entries[p]
 			out := ItemResult{Status: r.Status, Type: r.Type, Reason: r.Reason}
-			switch classify(e.Action, e.Versioned(), r.Status, r.Type) {
+			switch classify(e.Action, e.Versioned(), r.Status, r.Type, r.Reason) {
 			case outcomeDone:
 				s.countDone(table, e.Action)
 				out.Outcome = ItemApplied
@@ -119,6 +125,8 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 					continue
 				}
 				out.Outcome = ItemFailed
+			case outcomeFatal:
+				return nil, refused(table, fmt.Sprintf("index %s _id %q", e.Index, e.ID), r.Status, r.Type, r.Reason)
 			}
 			results[p] = out
 		}
@@ -127,4 +135,17 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 		}
 		pending = again
 	}
+}
+
+// ErrRefusedForGood marks a write OpenSearch refuses because of the cluster
+// or the sink's configuration (refusalHint): retrying cannot help and every
+// other document would be refused alike, so nothing is dead-lettered and the
+// write fails; after the fix a restart continues from the checkpoints.
+var ErrRefusedForGood = errors.New("refused for every document alike, so no retry or dead letter can help")
+
+// refused is the error of an outcomeFatal answer: what was refused, how,
+// and what to fix.
+func refused(table, what string, status int, typ, reason string) error {
+	return fmt.Errorf("opensearch: table %s: %s: %s %s: %s: %w; %s", table, what, statusText(status), typ, reason,
+		ErrRefusedForGood, refusalHint(typ, reason))
 }

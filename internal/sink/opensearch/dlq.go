@@ -2,6 +2,7 @@ package opensearch
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -93,6 +94,16 @@ func appendDLQLine(dst []byte, d deadItem, now time.Time) ([]byte, error) {
 	return append(dst, b.Bytes()...), nil
 }
 
+// deadLetterQueue keeps documents OpenSearch refused for good: the
+// dead-letter file (dlq_file, or the default file) or dlq.s3. write returns
+// nil only once the items are durable (fsynced, or PutObject succeeded), and
+// where they went.
+type deadLetterQueue interface {
+	write(ctx context.Context, items []deadItem, now time.Time) (string, error)
+	where() string
+	Close() error
+}
+
 // dlqFile is the append-only dead-letter file (dlq_file). Safe for
 // concurrent use: each call appends whole lines and fsyncs before returning.
 type dlqFile struct {
@@ -112,29 +123,31 @@ func openDLQ(path string) (*dlqFile, error) {
 
 // write appends the lines for items and fsyncs. On failure it cuts the file
 // back to its previous size, so a half-written line never precedes the next.
-func (d *dlqFile) write(items []deadItem, now time.Time) error {
+func (d *dlqFile) write(_ context.Context, items []deadItem, now time.Time) (string, error) {
 	var buf []byte
 	for _, it := range items {
 		var err error
 		if buf, err = appendDLQLine(buf, it, now); err != nil {
-			return err
+			return "", err
 		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st, err := d.f.Stat()
 	if err != nil {
-		return fmt.Errorf("dlq_file %s: %w", d.path, err)
+		return "", fmt.Errorf("dlq_file %s: %w", d.path, err)
 	}
 	if _, err := d.f.Write(buf); err != nil {
 		_ = d.f.Truncate(st.Size())
-		return fmt.Errorf("write dlq_file %s: %w", d.path, err)
+		return "", fmt.Errorf("write dlq_file %s: %w", d.path, err)
 	}
 	if err := d.f.Sync(); err != nil {
-		return fmt.Errorf("fsync dlq_file %s: %w", d.path, err)
+		return "", fmt.Errorf("fsync dlq_file %s: %w", d.path, err)
 	}
-	return nil
+	return d.path, nil
 }
+
+func (d *dlqFile) where() string { return d.path }
 
 func (d *dlqFile) Close() error {
 	d.mu.Lock()

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ddbsync/ddbsync/internal/config"
 )
 
 // Log attribute keys of a dead letter's DynamoDB key.
@@ -47,6 +49,19 @@ func safeFileName(s string) string {
 	}, s)
 }
 
+// openDeadLetterQueue opens the sink's dead-letter queue: dlq.s3 when set,
+// else dlq_file or the default file; nil when there is none.
+func openDeadLetterQueue(cfg *config.OpenSearch, opts Options, log *slog.Logger) (deadLetterQueue, error) {
+	if cfg.DLQS3 != nil {
+		return newS3DLQ(cfg.DLQS3, opts.DLQS3, opts.Pipeline, log)
+	}
+	f, err := openConfiguredDLQ(cfg.DLQFile, opts.DefaultDLQFile)
+	if f == nil || err != nil { // never a typed nil in the interface
+		return nil, err
+	}
+	return f, nil
+}
+
 // openConfiguredDLQ opens dlq_file, or else the default file (creating its
 // directory); nil when neither is set.
 func openConfiguredDLQ(configured, fallback string) (*dlqFile, error) {
@@ -63,20 +78,21 @@ func openConfiguredDLQ(configured, fallback string) (*dlqFile, error) {
 	return openDLQ(path)
 }
 
-// DLQPath is the dead-letter file the sink writes to ("" when it has none).
+// DLQPath is where the sink dead-letters: its dead-letter file, or
+// s3://bucket/key_path_prefix with dlq.s3 ("" when it has none).
 func (s *Sink) DLQPath() string {
 	if s.dlq == nil {
 		return ""
 	}
-	return s.dlq.path
+	return s.dlq.where()
 }
 
-// reportDeadLetters logs a summary of n documents just written to the
-// dead-letter file and tells the health reporter.
-func (s *Sink) reportDeadLetters(ctx context.Context, table string, n int) {
+// reportDeadLetters logs a summary of n documents just written to at (the
+// dead-letter file or S3 object) and tells the health reporter.
+func (s *Sink) reportDeadLetters(ctx context.Context, table, at string, n int) {
 	s.log.LogAttrs(ctx, slog.LevelError, "documents dead-lettered: the index lacks them until they are fixed and replayed with 'ddbsync redrive'",
-		slog.String(keyTable, table), slog.Int("documents", n), slog.String("file", s.dlq.path))
+		slog.String(keyTable, table), slog.Int("documents", n), slog.String("file", at))
 	if s.health != nil {
-		s.health.DeadLettered(table, s.dlq.path, n)
+		s.health.DeadLettered(table, at, n)
 	}
 }

@@ -131,11 +131,11 @@ func markUnfinished(results []ItemResult) []ItemResult {
 // NewWriter builds the write path for tools that write outside a pipeline
 // run (verify --repair, redrive): the same client, transport, signing,
 // retry policy and classification as New, but it never opens the sink's
-// dead-letter file, so WriteItems reports rejected items as ItemFailed. It
+// dead-letter queue, so WriteItems reports rejected items as ItemFailed. It
 // does not contact OpenSearch.
 func NewWriter(cfg *config.OpenSearch, opts Options) (*Sink, error) {
 	c := *cfg
-	c.DLQFile = ""
+	c.DLQFile, c.DLQS3 = "", nil
 	return New(&c, opts)
 }
 

@@ -50,6 +50,15 @@ func (s *Sink) Prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("opensearch: %w", err)
 	}
+	if nt != nil && s.cfg.Serverless() {
+		// The number template is a legacy _template, which Serverless does
+		// not have; a composable one could shadow the user's own.
+		nt = nil
+		if !s.res.IndexTemplate().IsLiteral() {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "OpenSearch Serverless has no legacy templates: indices a bulk write creates for this index pattern get the dynamic mapping, not ddbsync's number mapping; give a template_content with template_type index-template to map numbers",
+				slog.String(keyIndex, s.res.IndexTemplate().String()))
+		}
+	}
 	if nt != nil {
 		if err := s.putNumberTemplate(ctx, nt); err != nil {
 			return err
@@ -101,8 +110,14 @@ func (s *Sink) checkHost(ctx context.Context, rawHost string) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	host := redactHost(rawHost)
-	u := strings.TrimRight(rawHost, "/") + "/"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	method, probe := http.MethodGet, "/"
+	if s.cfg.Serverless() {
+		// Serverless does not serve GET /; HEAD <index> needs only
+		// aoss:DescribeIndex, which the sink needs anyway. 404 is an answer.
+		method, probe = http.MethodHead, "/"+url.PathEscape(s.RefreshTarget())
+	}
+	u := strings.TrimRight(rawHost, "/") + probe
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return &configError{fmt.Sprintf("opensearch %s: invalid host: %v", host, err)}
 	}
@@ -118,10 +133,12 @@ func (s *Sink) checkHost(ctx context.Context, rawHost string) error {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		return nil
+	case resp.StatusCode == http.StatusNotFound && method == http.MethodHead:
+		return nil // the index does not exist yet; the credentials are good
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return &configError{fmt.Sprintf("opensearch %s: %s", host, explainStatus(resp.StatusCode, nil))}
 	}
-	return fmt.Errorf("opensearch %s: GET /: %s", host, explainStatus(resp.StatusCode, body))
+	return fmt.Errorf("opensearch %s: %s %s: %s", host, method, probe, explainStatus(resp.StatusCode, body))
 }
 
 // redactHost hides a password written into a host URL.
@@ -250,10 +267,13 @@ func (s *Sink) ensureIndex(ctx context.Context, index string) error {
 	}
 	var create []byte
 	settings := map[string]any{}
-	if n := s.cfg.NumberOfShards; n > 0 {
+	// Serverless manages shards itself and refuses shard settings. The
+	// mapping depth limit stays: items nest up to 32 levels (DESIGN §2.10).
+	serverless := s.cfg.Serverless()
+	if n := s.cfg.NumberOfShards; n > 0 && !serverless {
 		settings["number_of_shards"] = n
 	}
-	if n := s.cfg.NumberOfReplicas; n >= 0 {
+	if n := s.cfg.NumberOfReplicas; n >= 0 && !serverless {
 		settings["number_of_replicas"] = n
 	}
 	cb := map[string]any{}

@@ -41,38 +41,74 @@ func TestClassify(t *testing.T) {
 		versioned bool
 		status    int
 		typ       string
+		reason    string
 		want      outcome
 	}{
-		{"index created", bulk.ActionIndex, true, 201, "", outcomeDone},
-		{"index updated", bulk.ActionIndex, true, 200, "", outcomeDone},
-		{"delete deleted", bulk.ActionDelete, true, 200, "", outcomeDone},
-		{"delete not found", bulk.ActionDelete, true, 404, "", outcomeDone},
-		{"delete index missing", bulk.ActionDelete, false, 404, "index_not_found_exception", outcomeDone},
-		{"index 404 index missing", bulk.ActionIndex, true, 404, "index_not_found_exception", outcomeDeadLetter},
-		{"older external version", bulk.ActionIndex, true, 409, vc, outcomeSuperseded},
+		{"index created", bulk.ActionIndex, true, 201, "", "", outcomeDone},
+		{"index updated", bulk.ActionIndex, true, 200, "", "", outcomeDone},
+		{"delete deleted", bulk.ActionDelete, true, 200, "", "", outcomeDone},
+		{"delete not found", bulk.ActionDelete, true, 404, "", "", outcomeDone},
+		{"delete index missing", bulk.ActionDelete, false, 404, "index_not_found_exception", "", outcomeDone},
+		{"index 404 index missing", bulk.ActionIndex, true, 404, "index_not_found_exception", "", outcomeDeadLetter},
+		{"older external version", bulk.ActionIndex, true, 409, vc, "", outcomeSuperseded},
 		// OpenSearch rejects an equal external version with the same 409;
 		// versions are unique per change, so equal means already applied.
-		{"equal external version", bulk.ActionIndex, true, 409, vc, outcomeSuperseded},
-		{"delete older version", bulk.ActionDelete, true, 409, vc, outcomeSuperseded},
-		{"create exists", bulk.ActionCreate, false, 409, vc, outcomeSuperseded},
-		{"409 under internal", bulk.ActionIndex, false, 409, vc, outcomeDeadLetter},
-		{"409 other type", bulk.ActionIndex, true, 409, "other_exception", outcomeDeadLetter},
-		{"429", bulk.ActionIndex, true, 429, "es_rejected_execution_exception", outcomeRetry},
-		{"429 circuit breaker", bulk.ActionIndex, true, 429, "circuit_breaking_exception", outcomeRetry},
-		{"500", bulk.ActionIndex, true, 500, "exception", outcomeRetry},
-		{"503", bulk.ActionDelete, true, 503, "unavailable_shards_exception", outcomeRetry},
-		{"408", bulk.ActionIndex, true, 408, "", outcomeRetry},
-		{"read-only block", bulk.ActionIndex, true, 403, "cluster_block_exception", outcomeRetry},
-		{"mapping", bulk.ActionIndex, true, 400, "mapper_parsing_exception", outcomeDeadLetter},
-		{"strict mapping", bulk.ActionIndex, true, 400, "strict_dynamic_mapping_exception", outcomeDeadLetter},
-		{"illegal argument", bulk.ActionIndex, true, 400, "illegal_argument_exception", outcomeDeadLetter},
-		{"document too large", bulk.ActionIndex, true, 413, "", outcomeDeadLetter},
-		{"forbidden", bulk.ActionIndex, true, 403, "security_exception", outcomeDeadLetter},
+		{"equal external version", bulk.ActionIndex, true, 409, vc, "", outcomeSuperseded},
+		{"delete older version", bulk.ActionDelete, true, 409, vc, "", outcomeSuperseded},
+		{"create exists", bulk.ActionCreate, false, 409, vc, "", outcomeSuperseded},
+		{"409 under internal", bulk.ActionIndex, false, 409, vc, "", outcomeDeadLetter},
+		{"409 other type", bulk.ActionIndex, true, 409, "other_exception", "", outcomeDeadLetter},
+		{"429", bulk.ActionIndex, true, 429, "es_rejected_execution_exception", "", outcomeRetry},
+		{"429 circuit breaker", bulk.ActionIndex, true, 429, "circuit_breaking_exception", "", outcomeRetry},
+		{"500", bulk.ActionIndex, true, 500, "exception", "", outcomeRetry},
+		{"503", bulk.ActionDelete, true, 503, "unavailable_shards_exception", "", outcomeRetry},
+		{"408", bulk.ActionIndex, true, 408, "", "", outcomeRetry},
+		{"read-only block", bulk.ActionIndex, true, 403, "cluster_block_exception", "", outcomeRetry},
+		{"mapping", bulk.ActionIndex, true, 400, "mapper_parsing_exception", "", outcomeDeadLetter},
+		{"strict mapping", bulk.ActionIndex, true, 400, "strict_dynamic_mapping_exception", "", outcomeDeadLetter},
+		{"illegal argument", bulk.ActionIndex, true, 400, "illegal_argument_exception", "", outcomeDeadLetter},
+		{"document too large", bulk.ActionIndex, true, 413, "", "", outcomeDeadLetter},
+		{"forbidden", bulk.ActionIndex, true, 403, "security_exception", "", outcomeDeadLetter},
+		// Refusals of the cluster or the configuration, never of the document:
+		// the write fails (the responses of OpenSearch 2.19/3.x, Elasticsearch 7.10).
+		{"missing ingest pipeline", bulk.ActionIndex, true, 400, "illegal_argument_exception", "pipeline with id [p1] does not exist", outcomeFatal},
+		{"missing ingest pipeline on delete", bulk.ActionDelete, true, 400, "illegal_argument_exception", "pipeline with id [p1] does not exist", outcomeFatal},
+		{"no ingest nodes", bulk.ActionIndex, true, 500, "illegal_state_exception", "There are no ingest nodes in this cluster, unable to forward request to an ingest node.", outcomeFatal},
+		{"closed index", bulk.ActionIndex, true, 400, "index_closed_exception", "closed", outcomeFatal},
+		{"closed index on delete", bulk.ActionDelete, true, 400, "index_closed_exception", "closed", outcomeFatal},
+		{"other illegal argument", bulk.ActionIndex, true, 400, "illegal_argument_exception", "pipeline processor failed", outcomeDeadLetter},
+		{"other illegal state 500", bulk.ActionIndex, true, 500, "illegal_state_exception", "something transient", outcomeRetry},
+		// An ingest `fail` processor refuses one document, with a 500.
+		{"fail processor", bulk.ActionIndex, true, 500, "fail_processor_exception", "nope", outcomeDeadLetter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := classify(tc.act, tc.versioned, tc.status, tc.typ); got != tc.want {
-				t.Errorf("classify(%s, %v, %d, %q) = %s, want %s", tc.act, tc.versioned, tc.status, tc.typ, got, tc.want)
+			if got := classify(tc.act, tc.versioned, tc.status, tc.typ, tc.reason); got != tc.want {
+				t.Errorf("classify(%s, %v, %d, %q, %q) = %s, want %s", tc.act, tc.versioned, tc.status, tc.typ, tc.reason, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassifyRequest(t *testing.T) {
+	noIngest := `{"error":{"root_cause":[{"type":"illegal_state_exception","reason":"There are no ingest nodes in this cluster, unable to forward request to an ingest node."}],"type":"illegal_state_exception","reason":"There are no ingest nodes in this cluster, unable to forward request to an ingest node."},"status":500}`
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   outcome
+	}{
+		{"no ingest nodes", 500, noIngest, outcomeFatal},
+		{"other 500", 500, `{"error":{"type":"exception","reason":"boom"},"status":500}`, outcomeRetry},
+		{"503 not JSON", 503, `Service Unavailable`, outcomeRetry},
+		{"429", 429, `{"error":{"type":"es_rejected_execution_exception","reason":"queue full"},"status":429}`, outcomeRetry},
+		{"400 parse", 400, `{"error":{"type":"parse_exception","reason":"bad"},"status":400}`, outcomeDeadLetter},
+		{"401", 401, ``, outcomeDeadLetter},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classifyRequest(tc.status, []byte(tc.body)); got != tc.want {
+				t.Errorf("classifyRequest(%d, %s) = %s, want %s", tc.status, tc.body, got, tc.want)
 			}
 		})
 	}

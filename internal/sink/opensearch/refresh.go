@@ -24,8 +24,12 @@ func (s *Sink) RefreshTarget() string {
 
 // Refresh makes every document the sink has written visible to search
 // (POST <RefreshTarget>/_refresh). A missing index is not an error: nothing
-// was written to it.
+// was written to it. OpenSearch Serverless has no refresh API (it refreshes
+// on its own schedule), so there Refresh does nothing.
 func (s *Sink) Refresh(ctx context.Context) error {
+	if s.cfg.Serverless() {
+		return nil
+	}
 	target := s.RefreshTarget()
 	status, body, err := s.do(ctx, http.MethodPost, "/"+url.PathEscape(target)+"/_refresh?allow_no_indices=true&ignore_unavailable=true", nil)
 	if err != nil {

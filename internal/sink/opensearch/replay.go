@@ -130,7 +130,7 @@ func (s *Sink) Replay(ctx context.Context, letters []DeadLetter) (ReplayResult, 
 			if s.dlq == nil {
 				return res, fmt.Errorf("replay %s: %d letters refused again and no dead-letter file to keep them", table, len(dead))
 			}
-			if err := s.dlq.write(dead, time.Now()); err != nil {
+			if _, err := s.dlq.write(ctx, dead, time.Now()); err != nil {
 				return res, fmt.Errorf("replay %s: %d letters refused again, not kept: %w", table, len(dead), err)
 			}
 			s.met.deadLettered.WithLabelValues(table).Add(float64(len(dead)))

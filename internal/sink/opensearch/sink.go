@@ -2,7 +2,8 @@
 // events as _bulk requests (external versions, one request in flight per
 // caller), classifies every item (done, superseded, retry, dead-letter),
 // retries transient failures with capped exponential backoff and jitter,
-// dead-letters rejected documents to dlq_file, and manages the index and its
+// dead-letters rejected documents (dlq_file, dlq.s3, or a default file
+// under the state directory), and manages the index and its
 // template at start-up. Write returns nil only when every event is done
 // (DESIGN §2.1), so the caller's checkpoint never passes an unapplied change.
 package opensearch
@@ -48,6 +49,12 @@ type Options struct {
 	// (DefaultDLQPath under the state directory); its directory is created.
 	// Empty: without dlq_file a rejected document is an error.
 	DefaultDLQFile string
+	// DLQS3 writes the dead-letter objects when the sink has a dlq.s3
+	// block (an S3 client built for that block's region and role);
+	// required then, unused otherwise.
+	DLQS3 ObjectPutter
+	// Pipeline names the pipeline in dead-letter object names.
+	Pipeline string
 	// Health is told about every dead letter (readiness); nil ignores them.
 	Health DeadLetterReporter
 }
@@ -63,7 +70,7 @@ type Sink struct {
 	res      *bulk.Resolver
 	log      *slog.Logger
 	met      *metrics
-	dlq      *dlqFile // nil without dlq_file and Options.DefaultDLQFile
+	dlq      deadLetterQueue // nil without dlq_file, dlq.s3 and Options.DefaultDLQFile
 	health   DeadLetterReporter
 	pinMu    sync.Mutex // one mapping pin at a time (mapping_pin.go)
 	template *indexTemplate
@@ -112,7 +119,7 @@ func New(cfg *config.OpenSearch, opts Options) (*Sink, error) {
 		return nil, err
 	}
 	s.health = opts.Health
-	if s.dlq, err = openConfiguredDLQ(cfg.DLQFile, opts.DefaultDLQFile); err != nil {
+	if s.dlq, err = openDeadLetterQueue(cfg, opts, s.log); err != nil {
 		return nil, fmt.Errorf("opensearch: %w", err)
 	}
 	return s, nil

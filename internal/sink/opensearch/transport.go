@@ -41,6 +41,14 @@ func newHTTPTransport(cfg *config.OpenSearch) (*http.Transport, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
+	proxy := http.ProxyFromEnvironment
+	if cfg.Proxy != "" {
+		u, err := config.ProxyURL(cfg.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("opensearch proxy %s: %w", cfg.Proxy, err)
+		}
+		proxy = http.ProxyURL(u)
+	}
 	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	dial := d.DialContext
 	if t := cfg.SocketTimeout; t > 0 {
@@ -53,7 +61,7 @@ func newHTTPTransport(cfg *config.OpenSearch) (*http.Transport, error) {
 		}
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
 		DialContext:           dial,
 		TLSClientConfig:       tlsCfg,
 		TLSHandshakeTimeout:   cfg.ConnectTimeout,
@@ -90,7 +98,9 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 
 // newClient builds the opensearch-go client: round-robin over hosts, an
 // immediate fail-over to the next host on a connection error, no retries on
-// status codes (classification decides), basic auth when username is set.
+// status codes (classification decides), basic auth when username is set,
+// gzip request bodies with enable_request_compression (signed compressed:
+// the client compresses before the transport signs).
 func newClient(cfg *config.OpenSearch, rt http.RoundTripper) (*opensearch.Client, error) {
 	c, err := opensearch.NewClient(opensearch.Config{
 		Addresses:     cfg.Hosts,
@@ -100,6 +110,8 @@ func newClient(cfg *config.OpenSearch, rt http.RoundTripper) (*opensearch.Client
 		RetryOnStatus: []int{noStatus},
 		DisableRetry:  len(cfg.Hosts) < 2,
 		MaxRetries:    len(cfg.Hosts) - 1,
+
+		CompressRequestBody: cfg.RequestCompression,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opensearch client: %w", err)

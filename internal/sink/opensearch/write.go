@@ -12,7 +12,8 @@ import (
 
 // Write applies events (one partition's changes, in order) and returns nil
 // only when every one is done: applied, superseded by a newer version,
-// a delete of an absent document, or written and fsynced to dlq_file.
+// a delete of an absent document, or dead-lettered (fsynced to the
+// dead-letter file, or put to S3 with dlq.s3).
 // Operations on the same (index, _id) are coalesced to the last. Transient
 // failures are retried until they succeed, max_retries is exhausted (an
 // error) or ctx is done (ctx's error). A rejected item without dlq_file is
@@ -55,16 +56,19 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 	return s.deadLetter(ctx, table, dead)
 }
 
-// deadLetter appends dead to dlq_file (fsynced) and counts them.
+// deadLetter writes dead to the dead-letter queue (an fsynced append to
+// the file, or one S3 object) and counts them; it returns nil only once
+// they are durable, so the batch is acknowledged only then.
 func (s *Sink) deadLetter(ctx context.Context, table string, dead []deadItem) error {
 	if len(dead) == 0 {
 		return nil
 	}
-	if err := s.dlq.write(dead, time.Now()); err != nil {
+	at, err := s.dlq.write(ctx, dead, time.Now())
+	if err != nil {
 		return fmt.Errorf("opensearch: %d rejected documents of table %s not dead-lettered: %w", len(dead), table, err)
 	}
 	s.met.deadLettered.WithLabelValues(table).Add(float64(len(dead)))
-	s.reportDeadLetters(ctx, table, len(dead))
+	s.reportDeadLetters(ctx, table, at, len(dead))
 	return nil
 }
 

@@ -35,6 +35,7 @@ type fakeAWS struct {
 	polls    int
 	objects  map[string][]byte
 	exportAt time.Time
+	format   types.ExportFormat // of the last ExportTableToPointInTime
 }
 
 func (f *fakeAWS) DescribeContinuousBackups(context.Context, *dynamodb.DescribeContinuousBackupsInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error) {
@@ -50,6 +51,7 @@ func (f *fakeAWS) ExportTableToPointInTime(_ context.Context, in *dynamodb.Expor
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.exports++
+	f.format = in.ExportFormat
 	return &dynamodb.ExportTableToPointInTimeOutput{ExportDescription: &types.ExportDescription{ExportArn: aws.String("arn:export/1")}}, nil
 }
 

@@ -120,14 +120,14 @@ func (x *Exporter) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 	if bucket == "" {
 		bucket = aws.ToString(desc.S3Bucket)
 	}
-	files, total, err := x.manifest(ctx, bucket, aws.ToString(desc.ExportManifest))
+	man, err := x.manifest(ctx, bucket, aws.ToString(desc.ExportManifest))
 	if err != nil {
 		return 0, err
 	}
-	x.log.Info("loading export", "export", arn, "export_time", desc.ExportTime.UTC(), "files", len(files), "items", total)
-	prog := newProgress(total, x.Progress)
-	err = backfill.EachPartition(ctx, x.log, files, x.opts.Parallelism, x.opts.LeaseRecheck, func(ctx context.Context, f dataFile) error {
-		return x.loadFile(ctx, bucket, f, at, h, prog)
+	x.log.Info("loading export", "export", arn, "export_time", desc.ExportTime.UTC(), "format", man.format, "files", len(man.files), "items", man.total)
+	prog := newProgress(man.total, x.Progress)
+	err = backfill.EachPartition(ctx, x.log, man.files, x.opts.Parallelism, x.opts.LeaseRecheck, func(ctx context.Context, f dataFile) error {
+		return x.loadFile(ctx, bucket, man.format, f, at, h, prog)
 	})
 	if err != nil {
 		return 0, err

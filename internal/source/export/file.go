@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bufio"
 	"compress/gzip"
 	"context"
 	"crypto/md5"
@@ -26,11 +25,11 @@ import (
 var ErrCorrupt = errors.New("corrupt export data file")
 
 // loadFile stages one data file on local disk while hashing it, checks the
-// MD5 from the manifest, then decodes it line by line (constant memory) and
-// hands batches to h, saving the line count after each acknowledged batch.
-// It fails with checkpoint.ErrLeaseHeld or ErrLeaseLost when another node
-// loads the file.
-func (x *Exporter) loadFile(ctx context.Context, bucket string, f dataFile, at time.Time, h backfill.Handler, prog *progress) (err error) {
+// MD5 from the manifest, then decodes it record by record (constant memory:
+// lines of DYNAMODB_JSON, values of ION) and hands batches to h, saving the
+// record count after each acknowledged batch. It fails with
+// checkpoint.ErrLeaseHeld or ErrLeaseLost when another node loads the file.
+func (x *Exporter) loadFile(ctx context.Context, bucket, format string, f dataFile, at time.Time, h backfill.Handler, prog *progress) (err error) {
 	key := "backfill/" + x.table.Name + "/export/" + f.DataFileS3Key
 	lctx, p, _, err := x.store.Acquire(ctx, key)
 	if err != nil {
@@ -62,17 +61,21 @@ func (x *Exporter) loadFile(ctx context.Context, bucket string, f dataFile, at t
 		x.log.Info("resuming data file mid-file", "file", f.DataFileS3Key, "after_line", p.Lines)
 		prog.add(p.Lines)
 	}
-	br := bufio.NewReaderSize(zr, 256<<10)
-	var line int64
+	recs, err := newRecords(format, zr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	unit := recs.unit()
+	var n int64 // records read so far
 	batch := make([]change.Event, 0, x.opts.BatchItems)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		if err := h(ctx, batch); err != nil {
-			return fmt.Errorf("write %s up to line %d: %w", where, line, err)
+			return fmt.Errorf("write %s up to %s %d: %w", where, unit, n, err)
 		}
-		p.Lines = line
+		p.Lines = n
 		if err := x.store.Save(ctx, key, p); err != nil {
 			return err
 		}
@@ -81,46 +84,46 @@ func (x *Exporter) loadFile(ctx context.Context, bucket string, f dataFile, at t
 		return nil
 	}
 	for {
-		raw, rerr := br.ReadBytes('\n')
-		if len(raw) > 0 {
-			line++
-			if line > p.Lines {
-				ev, err := x.decodeLine(raw, at)
-				if err != nil {
-					return fmt.Errorf("%w %s line %d: %v", ErrCorrupt, where, line, err)
-				}
-				batch = append(batch, ev)
-				if len(batch) == cap(batch) {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
+		decode := n >= p.Lines // records up to p.Lines were acknowledged before a restart
+		rec, err := recs.next(decode)
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		if rerr != nil {
-			return fmt.Errorf("%w %s after line %d: %v", ErrCorrupt, where, line, rerr)
+		if err != nil {
+			return fmt.Errorf("%w %s %s %d: %v", ErrCorrupt, where, unit, n+1, err)
+		}
+		n++
+		if !decode {
+			continue
+		}
+		ev, err := x.event(rec, at)
+		if err != nil {
+			return fmt.Errorf("%w %s %s %d: %v", ErrCorrupt, where, unit, n, err)
+		}
+		batch = append(batch, ev)
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
 	if err := flush(); err != nil {
 		return err
 	}
-	if f.ItemCount > 0 && line != f.ItemCount {
-		return fmt.Errorf("%w %s: manifest says %d items, file has %d lines", ErrCorrupt, where, f.ItemCount, line)
+	if n < p.Lines {
+		return fmt.Errorf("%w %s: the checkpoint says %d %ss were loaded, the file has %d", ErrCorrupt, where, p.Lines, unit, n)
 	}
-	p.Lines = line
+	if f.ItemCount > 0 && n != f.ItemCount {
+		return fmt.Errorf("%w %s: manifest says %d items, file has %d %ss", ErrCorrupt, where, f.ItemCount, n, unit)
+	}
+	p.Lines = n
 	return x.store.Complete(ctx, key, p)
 }
 
-func (x *Exporter) decodeLine(raw []byte, at time.Time) (change.Event, error) {
-	l, err := ddbjson.DecodeExportLine(raw)
-	if err != nil {
-		return change.Event{}, err
-	}
+// event turns one full-export record into a change event.
+func (x *Exporter) event(l ddbjson.ExportLine, at time.Time) (change.Event, error) {
 	if l.Item == nil {
-		return change.Event{}, errors.New("incremental export lines are not supported by a full backfill")
+		return change.Event{}, errors.New("incremental export records are not supported by a full backfill")
 	}
 	return x.table.Event(l.Item, at)
 }
@@ -132,7 +135,7 @@ func (x *Exporter) stage(ctx context.Context, bucket string, f dataFile, where s
 		return nil, fmt.Errorf("%s: %w", withHint("get "+where, s3Hint(err)), err)
 	}
 	defer out.Body.Close()
-	tmp, err := os.CreateTemp(x.opts.TempDir, "export-*.json.gz")
+	tmp, err := os.CreateTemp(x.opts.TempDir, "export-*.gz")
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", where, err)
 	}

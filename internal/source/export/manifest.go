@@ -30,25 +30,37 @@ type manifestSummary struct {
 	ExportType         string `json:"exportType"`
 }
 
+// exportManifest is what the manifests say: the data files, their item
+// total and the format of their records.
+type exportManifest struct {
+	files  []dataFile
+	total  int64
+	format string // formatJSON or formatION
+}
+
 // manifest reads the summary, then every line of the files manifest.
-func (x *Exporter) manifest(ctx context.Context, bucket, summaryKey string) ([]dataFile, int64, error) {
+func (x *Exporter) manifest(ctx context.Context, bucket, summaryKey string) (exportManifest, error) {
 	raw, err := x.getSmall(ctx, bucket, summaryKey)
 	if err != nil {
-		return nil, 0, err
+		return exportManifest{}, err
 	}
 	var sum manifestSummary
 	if err := json.Unmarshal(raw, &sum); err != nil {
-		return nil, 0, fmt.Errorf("s3://%s/%s: bad manifest summary: %w", bucket, summaryKey, err)
+		return exportManifest{}, fmt.Errorf("s3://%s/%s: bad manifest summary: %w", bucket, summaryKey, err)
 	}
-	if sum.OutputFormat != "" && sum.OutputFormat != "DYNAMODB_JSON" {
-		return nil, 0, fmt.Errorf("s3://%s/%s: export format %s is not supported yet (export with DYNAMODB_JSON)", bucket, summaryKey, sum.OutputFormat)
+	format := sum.OutputFormat
+	if format == "" {
+		format = formatJSON
+	}
+	if format != formatJSON && format != formatION {
+		return exportManifest{}, fmt.Errorf("s3://%s/%s: export format %s is not supported (want %s or %s)", bucket, summaryKey, sum.OutputFormat, formatJSON, formatION)
 	}
 	if sum.ManifestFilesS3Key == "" {
-		return nil, 0, fmt.Errorf("s3://%s/%s: manifest summary has no manifestFilesS3Key", bucket, summaryKey)
+		return exportManifest{}, fmt.Errorf("s3://%s/%s: manifest summary has no manifestFilesS3Key", bucket, summaryKey)
 	}
 	raw, err = x.getSmall(ctx, bucket, sum.ManifestFilesS3Key)
 	if err != nil {
-		return nil, 0, err
+		return exportManifest{}, err
 	}
 	var files []dataFile
 	var total int64
@@ -61,12 +73,15 @@ func (x *Exporter) manifest(ctx context.Context, bucket, summaryKey string) ([]d
 		}
 		var f dataFile
 		if err := json.Unmarshal(line, &f); err != nil || f.DataFileS3Key == "" {
-			return nil, 0, fmt.Errorf("s3://%s/%s line %d: bad manifest entry: %v", bucket, sum.ManifestFilesS3Key, n, err)
+			return exportManifest{}, fmt.Errorf("s3://%s/%s line %d: bad manifest entry: %v", bucket, sum.ManifestFilesS3Key, n, err)
 		}
 		files = append(files, f)
 		total += f.ItemCount
 	}
-	return files, total, sc.Err()
+	if err := sc.Err(); err != nil {
+		return exportManifest{}, fmt.Errorf("read s3://%s/%s: %w", bucket, sum.ManifestFilesS3Key, err)
+	}
+	return exportManifest{files: files, total: total, format: format}, nil
 }
 
 func (x *Exporter) getSmall(ctx context.Context, bucket, key string) ([]byte, error) {

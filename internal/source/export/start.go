@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
+	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/internal/source/backfill"
 )
@@ -55,7 +56,7 @@ func (x *Exporter) ensureExport(ctx context.Context, meta *checkpoint.Progress) 
 	in := &dynamodb.ExportTableToPointInTimeInput{
 		TableArn:     aws.String(x.cfg.TableARN),
 		S3Bucket:     aws.String(x.cfg.S3Bucket),
-		ExportFormat: types.ExportFormatDynamodbJson,
+		ExportFormat: exportFormat(x.cfg.Format),
 		ClientToken:  aws.String(token),
 	}
 	if x.cfg.S3Prefix != "" {
@@ -117,6 +118,15 @@ func (x *Exporter) waitExport(ctx context.Context, arn string) (*types.ExportDes
 		}
 		delay = min(delay*2, x.opts.PollMax)
 	}
+}
+
+// exportFormat is the ExportFormat to request for the configured
+// export.format (DYNAMODB_JSON unless ION).
+func exportFormat(configured string) types.ExportFormat {
+	if configured == config.FormatION {
+		return types.ExportFormatIon
+	}
+	return types.ExportFormatDynamodbJson
 }
 
 func (x *Exporter) tableNameOrARN() string {

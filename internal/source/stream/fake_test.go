@@ -32,6 +32,10 @@ type fakeStreams struct {
 	// while the shard is empty answers TrimmedDataAccessException once the
 	// shard holds records.
 	localEmpty bool
+	// emptyIter has, per shard, a channel closed when the first @empty
+	// iterator was handed out: a test adds records only after it, so the
+	// scenario does not depend on how fast the reader gets there.
+	emptyIter map[string]chan struct{}
 	// unlisted hides shards from DescribeStream (they still answer reads);
 	// unlistOnTrim hides a shard at its first trimmed GetRecords answer.
 	unlisted, unlistOnTrim map[string]bool
@@ -129,6 +133,12 @@ func (f *fakeStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.Ge
 	it := fmt.Sprintf("%s@%d", id, pos)
 	if f.localEmpty && in.ShardIteratorType == types.ShardIteratorTypeTrimHorizon && len(sh.records) == 0 {
 		it += "@empty"
+		ch := f.emptyIterLocked(id)
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
 	}
 	return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String(it)}, nil
 }
@@ -169,16 +179,24 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 	return out, nil
 }
 
-// iteratorTaken reports whether a shard iterator was asked for on shard.
-func (f *fakeStreams) iteratorTaken(shard string) bool {
+// emptyIterTaken returns a channel closed once an iterator was taken on
+// shard id while it was empty (localEmpty only).
+func (f *fakeStreams) emptyIterTaken(id string) <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, c := range f.calls {
-		if strings.HasPrefix(c, shard+" ") {
-			return true
-		}
+	return f.emptyIterLocked(id)
+}
+
+func (f *fakeStreams) emptyIterLocked(id string) chan struct{} {
+	if f.emptyIter == nil {
+		f.emptyIter = map[string]chan struct{}{}
 	}
-	return false
+	ch := f.emptyIter[id]
+	if ch == nil {
+		ch = make(chan struct{})
+		f.emptyIter[id] = ch
+	}
+	return ch
 }
 
 // trimmedAnswers is how many TrimmedDataAccessException answers were given.

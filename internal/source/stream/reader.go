@@ -60,7 +60,7 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 				return stopped(ctx, err)
 			}
 		}
-		if err := sleep(ctx, delay-s.opts.Now().Sub(last)); err != nil {
+		if err := s.opts.wait(ctx, delay-s.opts.Now().Sub(last)); err != nil {
 			return nil
 		}
 		last = s.opts.Now()
@@ -133,11 +133,10 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			s.m.RecordsRead.WithLabelValues(s.table.Name).Add(float64(n))
 			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(s.opts.Now().Sub(createdAt(lastRec)).Seconds())
 			log.Debug("acknowledged", "records", n, "events", len(events), "seq", p.Sequence)
-			delay = s.opts.PollMin
 		} else {
 			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(0)
-			delay = min(max(delay*2, s.opts.PollMin), s.opts.PollMax)
 		}
+		delay = s.opts.nextPoll(delay, len(out.Records))
 		s.opts.Progress.Applied(s.table.Name, sh.ID, appliedUpTo(last, out.Records))
 		if out.NextShardIterator == nil {
 			p.Clock = clock

@@ -18,7 +18,7 @@ import (
 // Options tunes polling and discovery; zero values take the defaults.
 type Options struct {
 	PollMin   time.Duration // least time between two GetRecords on one shard (default 200ms: 5 calls/s)
-	PollMax   time.Duration // longest idle wait between polls (default 1s)
+	PollMax   time.Duration // idle poll interval, stream.poll_interval (default 250ms: 4 calls/s); see poll.go
 	ListEvery time.Duration // full shard listing period (default 10s)
 	// FastList is the listing period for a while after a shard ended, so
 	// its children are found within seconds (default 1s for 15s).
@@ -34,6 +34,9 @@ type Options struct {
 	// LeaseRecheck is how often a shard held by another node (or over this
 	// node's fair share) is tried again (default 2s).
 	LeaseRecheck time.Duration
+	// Sleep, when set, is the shard reader's wait between polls (a fake
+	// clock in tests).
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Progress, when set, learns the phase and every shard's applied tip
 	// (the caught-up signal and /readyz).
 	Progress *metrics.Progress
@@ -41,10 +44,10 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.PollMin == 0 {
-		o.PollMin = 200 * time.Millisecond
+		o.PollMin = defaultPollMin
 	}
 	if o.PollMax == 0 {
-		o.PollMax = time.Second
+		o.PollMax = defaultPollIdle
 	}
 	if o.ListEvery == 0 {
 		o.ListEvery = 10 * time.Second

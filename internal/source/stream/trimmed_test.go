@@ -152,8 +152,10 @@ func TestTrimmedScenarios(t *testing.T) {
 			}
 			// Records arrive after the reader started on the empty shard.
 			go func() {
-				for !f.iteratorTaken("s1") { // the reader started on the empty shard
-					time.Sleep(time.Millisecond)
+				if f.localEmpty {
+					<-f.emptyIterTaken("s1") // the reader holds an iterator of the empty shard
+				} else {
+					time.Sleep(20 * time.Millisecond)
 				}
 				f.put("s1", "INSERT", "a", "1", 100)
 				f.put("s1", "MODIFY", "a", "2", 100)
@@ -211,10 +213,7 @@ func TestLocalEmptyChildShardsAreRead(t *testing.T) {
 	s.opts.TrimmedBound = time.Hour // the false answer must clear on its own
 	rec := &recorder{}
 	go func() {
-		// s2 is being polled while empty: its first iterator was taken.
-		for !f.iteratorTaken("s2") {
-			time.Sleep(time.Millisecond)
-		}
+		<-f.emptyIterTaken("s2") // s2 is being polled while empty
 		f.put("s2", "MODIFY", "a", "2", 101)
 		f.put("s2", "INSERT", "b", "1", 101)
 	}()

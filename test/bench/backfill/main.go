@@ -35,6 +35,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ddbsync/ddbsync/test/bench/internal/kit"
 )
 
 func main() {
@@ -291,6 +293,18 @@ func run(ctx context.Context, o opts) error {
 	if osPer, ddbPer := perItem(meanOS(ceil[0])), perItem(dr.user+dr.sys); osPer > 0 {
 		fmt.Printf("    with every CPU busy (OpenSearch on the same machine), ddbsync's own CPU caps the ratio near %.2f = OpenSearch / (OpenSearch + ddbsync) CPU per item\n", osPer/(osPer+ddbPer))
 	}
+	var ceilRates []float64
+	for _, c := range ceil[0] {
+		ceilRates = append(ceilRates, float64(o.items)/c.wall.Seconds())
+	}
+	ddbRates := make([]float64, len(ceilRates))
+	for i := range ddbRates {
+		ddbRates[i] = ddbRate
+	}
+	kit.Emit(kit.Row{Bench: "export backfill", Case: fmt.Sprintf("%d items, %d files", o.items, sets[0].files), Metric: "items/s",
+		A: fmt.Sprintf("ddbsync: %.0f (1 run)", ddbRate), B: "_bulk ceiling before+after: " + kit.SpreadOf(ceilRates).Format("%.0f"),
+		Ratio: "A/B " + kit.SpreadOf(kit.Ratios(ddbRates, ceilRates)).Format("%.2f"),
+		Rate:  fmt.Sprintf("peak RSS %.0f MiB", float64(dr.maxRSSKiB)/1024), Load: fmt.Sprintf("%.0f%% busy during ddbsync", 100*busyFraction(cpu0, cpu1))})
 	if len(sets) > 1 {
 		r, desc := rate(o.items, ceil[1])
 		fmt.Printf("    ceiling at ddbsync's request size (%s): %.0f items/s (%s); ddbsync / that = %.2f\n", sets[1].limit, r, desc, ddbRate/r)
