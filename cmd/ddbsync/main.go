@@ -179,7 +179,7 @@ func load(file string, stderr io.Writer) (*config.File, bool) {
 	return f, true
 }
 
-const validateHelp = `Usage: ddbsync validate [-f pipeline.yaml]
+const validateHelp = `Usage: ddbsync validate [-f pipeline.yaml] [-c data-prepper-config.yaml]
 
 Checks the pipeline file and reports every problem at once, each with its
 line and YAML path. Exit code 0 when valid (and prints what would run),
@@ -192,10 +192,15 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	var c common
 	fs := newFlagSet("validate", validateHelp, stderr)
 	c.register(fs)
+	dpConfig := registerDPConfig(fs)
 	if code, done := parse(fs, args); done {
 		return code
 	}
 	f, ok := load(c.file, stderr)
+	if !ok {
+		return exitConfig
+	}
+	coord, ok := loadDPConfig(*dpConfig, stderr)
 	if !ok {
 		return exitConfig
 	}
@@ -205,6 +210,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "%s is valid.\n%s", c.file, f.Summary())
+	printStateStores(stdout, f, coord)
 	printLocalARNs(stdout, f, os.Getenv)
 	if warns := f.Warnings(); len(warns) > 0 {
 		fmt.Fprintf(stdout, "\nWarnings (valid, but check the table):\n")
@@ -215,7 +221,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--until-caught-up]
+const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [-c data-prepper-config.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--until-caught-up]
 
 Replicates every table of the pipeline file into its sinks until stopped
 (SIGINT/SIGTERM: finish the batch in flight, checkpoint, exit 0), or with
@@ -243,6 +249,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	until := fs.Bool("until-caught-up", false, "stop (exit 0) once every change written before the start is applied and searchable")
 	startupTimeout := fs.Duration("startup-timeout", envDuration("DDBSYNC_STARTUP_TIMEOUT", app.DefaultStartupTimeout), "how long to wait for OpenSearch and DynamoDB to become reachable at start-up; 0 fails at once (env DDBSYNC_STARTUP_TIMEOUT)")
 	readyLag := fs.Duration("ready-lag", envDuration("DDBSYNC_READY_LAG", app.DefaultReadyLag), "how far behind a table may be for /readyz (env DDBSYNC_READY_LAG)")
+	dpConfig := registerDPConfig(fs)
 	if code, done := parse(fs, args); done {
 		return code
 	}
@@ -258,6 +265,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if done {
 		return code
 	}
+	coord, ok := loadDPConfig(*dpConfig, stderr)
+	if !ok {
+		return exitConfig
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -266,7 +277,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log.Info("ddbsync starting", "version", version, "file", c.file, "state_dir", *stateDir)
 	err := app.Run(ctx, f, app.Options{
 		StateDir: *stateDir, MetricsAddr: *metricsAddr, Logger: log, Registry: reg, Stdout: stdout, Getenv: os.Getenv,
-		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag,
+		UntilCaughtUp: *until, StartupTimeout: *startupTimeout, ReadyLag: *readyLag, Coordination: coord,
 		Progress: progressView(bar),
 	})
 	var gap *stream.GapError

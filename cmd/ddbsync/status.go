@@ -17,7 +17,7 @@ import (
 	"github.com/ddbsync/ddbsync/internal/status"
 )
 
-const statusHelp = `Usage: ddbsync status [-f pipeline.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
+const statusHelp = `Usage: ddbsync status [-f pipeline.yaml] [-c data-prepper-config.yaml] [--state-dir DIR] [--metrics-addr ADDR] [--json]
 
 Shows, per pipeline and table: the phase (backfill / stream), the
 backfill's progress, every stream shard's checkpoint and lag, dead letters
@@ -37,6 +37,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	loc := registerRunLocation(fs)
 	stateDir := loc.stateDir
 	asJSON := fs.Bool("json", false, "print JSON")
+	dpConfig := registerDPConfig(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -53,7 +54,16 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			tables = append(tables, status.TableRef{Pipeline: p.Name, Table: t.TableName})
 		}
 	}
+	coord, ok := loadDPConfig(*dpConfig, stderr)
+	if !ok {
+		return exitConfig
+	}
 	state, err := checkpoint.ReadFileState(*stateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
+		return exitFailed
+	}
+	owners, err := sharedState(f, coord, state)
 	if err != nil {
 		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
 		return exitFailed
@@ -67,6 +77,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		cancel()
 	}
 	r := status.Build(tables, state, live)
+	r.SetOwners(owners)
 	if liveErr != nil {
 		r.LiveErr = fmt.Sprintf("no run answered at %s: %v", addr, liveErr)
 	}
@@ -155,6 +166,9 @@ func printStatus(w io.Writer, r status.Report, stateDir string) {
 				state = "done"
 			case s.Reading:
 				state = "reading"
+			}
+			if s.Owner != "" && !s.Done {
+				state = "reading (node " + s.Owner + ")"
 			}
 			lag := "-"
 			if s.LagSec != nil {

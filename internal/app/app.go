@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/metrics"
 )
@@ -37,6 +36,10 @@ type Options struct {
 	StartupTimeout time.Duration
 	// ReadyLag is how far behind a table may be for /readyz (0: 1 minute).
 	ReadyLag time.Duration
+	// Coordination is the source_coordination of a data-prepper-config.yaml
+	// (`run -c`): the state store of every pipeline without its own; nil
+	// means the local state directory.
+	Coordination *config.Coordination
 	// Progress, when set, is shown each backfill's progress (main sets a
 	// terminal progress bar when stderr is a terminal).
 	Progress ProgressView
@@ -56,15 +59,16 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		return err
 	}
 	startedAt := time.Now() // the moment --until-caught-up catches up to
-	store, err := checkpoint.OpenFileStore(o.StateDir)
-	if err != nil {
-		return err
+	// Export staging, the run file and the default DLQ live in the state
+	// directory whatever the state store.
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("create state dir %s: %w", o.StateDir, err)
 	}
-	defer store.Close()
-
 	// Warnings and errors about a table are remembered for /status.
 	problems := &metrics.Problems{}
 	o.Logger = slog.New(problems.Tap(o.Logger.Handler()))
+	stores := &stateStores{dir: o.StateDir, log: o.Logger, leases: metrics.NewLeases(o.Registry)}
+	defer stores.Close()
 	health := metrics.NewHealth(stallAfter(f), time.Now)
 	streamMetrics := metrics.NewStream(o.Registry)
 	progress, waits := metrics.NewProgress(time.Now), &metrics.Waits{}
@@ -74,7 +78,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	var ms errgroup.Group
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer func() { stopMetrics(); _ = ms.Wait() }()
-	floors := newFloors(store, o.Logger)
+	floors := newFloors(o.Logger)
 	if o.MetricsAddr != "" {
 		status := metrics.Status{PID: os.Getpid(), Started: startedAt, Progress: progress, Health: health, Problems: problems}
 		routes := append(probes(health, progress, waits, f, o).Routes(), floors.route(), status.Route(),
@@ -85,7 +89,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	}
 	backfillMetrics := metrics.NewBackfill(o.Registry)
 	var runs []*tableRun
+	// Leases are renewed until every table stopped and released its own.
+	var hb errgroup.Group
+	hctx, stopHeartbeats := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() { stopHeartbeats(); _ = hb.Wait() }()
 	for _, p := range f.Pipelines {
+		store, err := stores.forPipeline(ctx, p, Coordination(p, o.Coordination), o, waits)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
 		sink, err := buildSinks(ctx, p, o, health)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
@@ -129,7 +141,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if t.Export != nil && t.Export.S3Region != "" && t.Export.S3Region != awsCfg.Region {
 				tableS3 = newS3Client(awsCfg, t.Export.S3Region, o.Getenv)
 			}
-			floor, err := floors.forTable(ctx, info.Name)
+			floor, err := floors.forTable(ctx, info.Name, store)
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
@@ -151,6 +163,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			cu.add(w)
 		}
 	}
+	hb.Go(func() error { return stores.run(hctx) })
 	health.Started()
 	cu.start()
 	runCtx, stopRun := context.WithCancel(ctx)

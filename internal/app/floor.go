@@ -45,25 +45,26 @@ type ClockFloorResponse struct {
 // floors holds each table's clock floor for the whole run (it outlives
 // re-backfills) and serves the admin endpoint.
 type floors struct {
-	store checkpoint.Store
-	log   *slog.Logger
-	mu    sync.Mutex
-	by    map[string]*stream.Floor
+	log    *slog.Logger
+	mu     sync.Mutex
+	by     map[string]*stream.Floor
+	stores map[string]checkpoint.Store // the state store of each table's pipeline
 }
 
-func newFloors(store checkpoint.Store, log *slog.Logger) *floors {
-	return &floors{store: store, log: log, by: map[string]*stream.Floor{}}
+func newFloors(log *slog.Logger) *floors {
+	return &floors{log: log, by: map[string]*stream.Floor{}, stores: map[string]checkpoint.Store{}}
 }
 
 // forTable returns the table's floor, starting from the one saved in the
 // state store (so a restart starts above the floors raised before).
-func (f *floors) forTable(ctx context.Context, table string) (*stream.Floor, error) {
+func (f *floors) forTable(ctx context.Context, table string, store checkpoint.Store) (*stream.Floor, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl, ok := f.by[table]; ok {
 		return fl, nil
 	}
-	v, err := checkpoint.Floor(ctx, f.store, table)
+	f.stores[table] = store
+	v, err := checkpoint.Floor(ctx, store, table)
 	if err != nil {
 		return nil, fmt.Errorf("read clock floor of table %s: %w", table, err)
 	}
@@ -72,10 +73,10 @@ func (f *floors) forTable(ctx context.Context, table string) (*stream.Floor, err
 	return fl, nil
 }
 
-func (f *floors) lookup(table string) *stream.Floor {
+func (f *floors) lookup(table string) (*stream.Floor, checkpoint.Store) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.by[table]
+	return f.by[table], f.stores[table]
 }
 
 // route is the admin endpoint for the metrics server.
@@ -96,14 +97,14 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("floor %d is outside generation %d or more than %s ahead of now", req.Floor, req.Generation, change.MaxFloorAhead), http.StatusBadRequest)
 		return
 	}
-	fl := f.lookup(req.Table)
+	fl, store := f.lookup(req.Table)
 	if fl == nil {
 		http.Error(w, fmt.Sprintf("table %s is not replicated by this process", req.Table), http.StatusNotFound)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), floorWait)
 	defer cancel()
-	gen, err := checkpoint.Generation(ctx, f.store, req.Table)
+	gen, err := checkpoint.Generation(ctx, store, req.Table)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -125,7 +126,7 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	if eff, err = checkpoint.RaiseFloor(ctx, f.store, req.Table, eff); err != nil {
+	if eff, err = checkpoint.RaiseFloor(ctx, store, req.Table, eff); err != nil {
 		http.Error(w, fmt.Sprintf("save clock floor of table %s: %v", req.Table, err), http.StatusInternalServerError)
 		return
 	}

@@ -28,8 +28,8 @@ func TestClockFloorEndpoint(t *testing.T) {
 	if err := checkpoint.SetGeneration(ctx, store, "orders", 1); err != nil {
 		t.Fatal(err)
 	}
-	f := newFloors(store, slog.New(slog.DiscardHandler))
-	fl, err := f.forTable(ctx, "orders")
+	f := newFloors(slog.New(slog.DiscardHandler))
+	fl, err := f.forTable(ctx, "orders", store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func TestClockFloorEndpoint(t *testing.T) {
 		t.Errorf("floor in effect %d", v)
 	}
 	// A restart starts from the saved floor.
-	f2 := newFloors(store, slog.New(slog.DiscardHandler))
-	if fl2, _ := f2.forTable(ctx, "orders"); fl2.Value() != 10000000000000500 {
+	f2 := newFloors(slog.New(slog.DiscardHandler))
+	if fl2, _ := f2.forTable(ctx, "orders", store); fl2.Value() != 10000000000000500 {
 		t.Errorf("after restart: %d", fl2.Value())
 	}
 }

@@ -69,9 +69,24 @@ func permissionHint(err error) string {
 // Close releases the directory lock.
 func (s *FileStore) Close() error { return s.lock.Close() }
 
-// Acquire implements Store.
-func (s *FileStore) Acquire(ctx context.Context, key string) (Progress, bool, error) {
-	return s.Get(ctx, key)
+// Acquire implements Store; a single process holds every lease, so lctx
+// is ctx.
+func (s *FileStore) Acquire(ctx context.Context, key string) (context.Context, Progress, bool, error) {
+	p, found, err := s.Get(ctx, key)
+	return ctx, p, found, err
+}
+
+// Create implements Store.
+func (s *FileStore) Create(ctx context.Context, key string, p Progress) (Progress, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.data[key]; ok {
+		return prev, false, nil
+	}
+	if err := s.saveLocked(key, p); err != nil {
+		return Progress{}, false, err
+	}
+	return p, true, nil
 }
 
 // Get implements Store.
@@ -86,6 +101,10 @@ func (s *FileStore) Get(_ context.Context, key string) (Progress, bool, error) {
 func (s *FileStore) Save(_ context.Context, key string, p Progress) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.saveLocked(key, p)
+}
+
+func (s *FileStore) saveLocked(key string, p Progress) error {
 	prev, had := s.data[key]
 	s.data[key] = p
 	if err := s.flush(); err != nil {

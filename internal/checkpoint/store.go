@@ -13,8 +13,13 @@ import (
 	"github.com/ddbsync/ddbsync/internal/change"
 )
 
-// ErrLeaseLost means another node owns the partition now.
+// ErrLeaseLost means another node owns the partition now: the caller
+// stops that partition and never writes its checkpoint again.
 var ErrLeaseLost = errors.New("lease lost")
+
+// ErrLeaseHeld means another live node holds the lease: the caller skips
+// the partition and tries again later.
+var ErrLeaseHeld = errors.New("lease held by another node")
 
 // Progress is what is saved for one partition. Only the fields that apply
 // to the partition's kind are set.
@@ -38,19 +43,40 @@ type Progress struct {
 // partitions; the local file store grants every lease to its one process.
 type Store interface {
 	// Acquire takes the lease on key and returns its saved progress
-	// (zero Progress and found=false when there is none).
-	Acquire(ctx context.Context, key string) (p Progress, found bool, err error)
-	// Save durably records progress for a held lease.
+	// (zero Progress and found=false when there is none) and lctx, a child
+	// of ctx that ends (cause ErrLeaseLost) when the lease is lost. It
+	// fails with ErrLeaseHeld while another live node holds the lease. A
+	// partition already done is returned without taking its lease.
+	// Release (or Complete) ends lctx.
+	Acquire(ctx context.Context, key string) (lctx context.Context, p Progress, found bool, err error)
+	// Save durably records progress. For a held lease the write is fenced
+	// (ErrLeaseLost when another node took it); for a key without a lease
+	// (a table-level record) it fails with ErrLeaseHeld while another live
+	// node holds one.
 	Save(ctx context.Context, key string, p Progress) error
-	// Complete records final progress (Done=true) and ends the lease.
+	// Complete records final progress (Done=true) and ends the lease, with
+	// the same conditions as Save.
 	Complete(ctx context.Context, key string, p Progress) error
 	// Release ends the lease without completing the partition.
 	Release(ctx context.Context, key string) error
+	// Create saves p only when key has no record yet (a one-time step
+	// across nodes) and returns the record in effect: p and created=true,
+	// or the one saved before.
+	Create(ctx context.Context, key string, p Progress) (stored Progress, created bool, err error)
 	// Get reads progress without taking a lease.
 	Get(ctx context.Context, key string) (p Progress, found bool, err error)
 	// Forget deletes every key with the prefix (a table's state before a
 	// re-backfill).
 	Forget(ctx context.Context, prefix string) error
+}
+
+// LiveNodes is how many nodes share the store's partitions (1 for a
+// store that is not shared); sources aim for a fair share of them.
+func LiveNodes(s Store) int {
+	if m, ok := s.(interface{ LiveNodes() int }); ok {
+		return max(m.LiveNodes(), 1)
+	}
+	return 1
 }
 
 // CompareSequence compares two DynamoDB Streams sequence numbers as big

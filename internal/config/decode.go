@@ -58,7 +58,7 @@ func (d *decoder) version(n *yaml.Node) string {
 
 func (d *decoder) pipeline(name string, line int, n *yaml.Node) *Pipeline {
 	p := &Pipeline{Name: name, Line: line}
-	b := d.block(n, name, line, []string{"source", "processor", "sink"}, retiredKeys{
+	b := d.block(n, name, line, []string{"source", "processor", "sink", "source_coordination"}, retiredKeys{
 		"workers": "not supported: workers (ddbsync sizes its own concurrency: one reader per shard, a fixed number of export files at once)",
 		"delay":   "not supported: delay (ddbsync has no buffer to poll)",
 		"buffer":  "not supported: buffer (batches go from source to sink directly, so that acknowledgments stay end to end)",
@@ -81,6 +81,9 @@ func (d *decoder) pipeline(name string, line int, n *yaml.Node) *Pipeline {
 				p.Source = d.dynamodb(sb)
 			}
 		}
+	}
+	if b.present("source_coordination") {
+		p.Coordination = d.coordination(b, "pipeline "+name)
 	}
 	p.Processors = d.processors(b)
 	if !b.present("sink") {

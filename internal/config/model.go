@@ -31,7 +31,10 @@ type Pipeline struct {
 	// or when one of them is not supported: Unsupported reports it).
 	Processing *processor.Chain
 	Sinks      []Sink
-	Line       int // line of the pipeline's name in the file
+	// Coordination is the pipeline's source_coordination block; nil when
+	// absent (then a -c data-prepper-config.yaml, or the local state dir).
+	Coordination *Coordination
+	Line         int // line of the pipeline's name in the file
 }
 
 // Source is the `source.dynamodb` block.

@@ -20,6 +20,7 @@ func validate(f *File) []Problem {
 		v.source(p, tables)
 		v.processors(p)
 		v.sinks(p)
+		v.coordination(p.Coordination)
 	}
 	return v.probs
 }

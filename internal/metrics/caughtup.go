@@ -121,6 +121,17 @@ func (p *Progress) ShardDone(table, shard string) {
 	s.done, s.lastRead = true, p.now()
 }
 
+// ShardLeft forgets a shard this node stopped reading without finishing it
+// (another node reads it now): it counts for neither lag nor liveness here.
+func (p *Progress) ShardLeft(table, shard string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.table(table).shards, shard)
+}
+
 // ListedShard is one shard of a stream listing taken after the moment in
 // question, as the caught-up check needs it.
 type ListedShard struct {

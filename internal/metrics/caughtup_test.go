@@ -132,6 +132,17 @@ func TestLagAndSilent(t *testing.T) {
 	if s := p.Silent(3 * time.Minute); len(s) != 0 {
 		t.Fatalf("Silent after done = %q", s)
 	}
+	// A shard another node took over counts here no more.
+	p.ShardStarted("t", "c")
+	c.t = c.t.Add(4 * time.Minute)
+	p.Applied("t", "b", c.t)
+	p.ShardLeft("t", "c")
+	if s := p.Silent(3 * time.Minute); len(s) != 0 {
+		t.Fatalf("Silent after the shard left = %q", s)
+	}
+	if lag, _, _ := p.Lag("t"); lag != 0 {
+		t.Fatalf("Lag after the shard left = %s", lag)
+	}
 }
 
 func TestProbes(t *testing.T) {

@@ -61,6 +61,19 @@ type ShardReport struct {
 	Done     bool     `json:"done"`
 	LagSec   *float64 `json:"lag_seconds,omitempty"` // live only
 	Reading  bool     `json:"reading"`               // a live reader holds it
+	// Owner is the node holding the shard's lease in a shared state table.
+	Owner string `json:"owner,omitempty"`
+}
+
+// SetOwners records which node holds each shard (checkpoint key → node,
+// from a shared state table).
+func (r *Report) SetOwners(owners map[string]string) {
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		for j := range t.Shards {
+			t.Shards[j].Owner = owners["stream/"+t.Table+"/shard/"+t.Shards[j].Shard]
+		}
+	}
 }
 
 // TableRef names a table of the pipeline file.

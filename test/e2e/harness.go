@@ -80,12 +80,14 @@ type Harness struct {
 	// with the test name; logged, so a run can be repeated.
 	Seed uint64
 
-	mu      sync.Mutex
-	proc    *Process
-	runs    int
-	owned   bool                // Dir was created here
-	writing []*workload.Running // background workloads, stopped by the cleanup
-	made    atomic.Uint64       // workloads made, so each gets a seed of its own
+	mu       sync.Mutex
+	proc     *Process
+	runs     int
+	nodes    []*Process // StartNode's processes
+	nodeRuns int
+	owned    bool                // Dir was created here
+	writing  []*workload.Running // background workloads, stopped by the cleanup
+	made     atomic.Uint64       // workloads made, so each gets a seed of its own
 }
 
 // SeedFromEnv is the suite seed: $E2E_SEED, else $FAULTS_SEED, else the clock.
@@ -194,7 +196,8 @@ func (h *Harness) cleanup() {
 		_ = r.Stop() // a test that ended early leaves writers running; their errors are moot now
 	}
 	h.Stop()
-	if h.TB.Failed() {
+	h.stopNodes()
+	if h.TB.Failed() && h.Proc() != nil {
 		h.TB.Logf("last ddbsync log (%s):\n%s", h.logPath(), Tail(h.Log(), 8000))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -22,6 +22,9 @@ type Pipeline struct {
 	DocumentID string // the sink's document_id ("" = not set)
 	Routing    string // the sink's routing ("" = not set)
 	SinkExtra  string // YAML added to the opensearch sink
+	// Coordination is the YAML inside the pipeline's source_coordination
+	// block ("" = none: the local state directory).
+	Coordination string
 	// Processor is the YAML of the pipeline's processor list ("" = none);
 	// WritePipeline loads it into Harness.Processing for the comparison.
 	Processor string
@@ -77,12 +80,16 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.SinkExtra != "" {
 		sink += "\n" + p.SinkExtra
 	}
+	coord := ""
+	if p.Coordination != "" {
+		coord = "  source_coordination:\n" + Indent(p.Coordination, 4) + "\n"
+	}
 	processors := ""
 	if p.Processor != "" {
 		processors = "  processor:\n" + Indent(p.Processor, 4) + "\n"
 	}
 	return fmt.Sprintf(`%s:
-  source:
+%s  source:
     dynamodb:
       tables:
         - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
@@ -93,7 +100,7 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
     - opensearch:
         hosts: ["%s"]
 %s
-`, p.Name, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, processors, p.Host, Indent(sink, 8))
+`, p.Name, coord, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, processors, p.Host, Indent(sink, 8))
 }
 
 // WritePipelineFile writes a pipeline file of entries (PipelineEntry) to

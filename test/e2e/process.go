@@ -18,6 +18,9 @@ type Process struct {
 	Cmd     *exec.Cmd
 	Done    chan error
 	LogPath string
+	// Node, StateDir and MetricsAddr say how it was started (Node is ""
+	// for the harness's single run).
+	Node, StateDir, MetricsAddr string
 }
 
 // Exited reports whether the process has exited.
@@ -30,6 +33,39 @@ func (p *Process) Exited() bool {
 	}
 }
 
+// Kill sends SIGKILL (a crash) and waits for the process to go.
+func (p *Process) Kill() {
+	if p == nil || p.Exited() {
+		return
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p.Done
+}
+
+// Stop sends SIGTERM, waits (SIGKILL after a minute) and returns the exit
+// code.
+func (p *Process) Stop() int {
+	if p.Exited() {
+		return p.Cmd.ProcessState.ExitCode()
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(60 * time.Second)
+	defer t.Stop()
+	select {
+	case <-p.Done:
+	case <-t.C:
+		_ = p.Cmd.Process.Kill()
+		<-p.Done
+	}
+	return p.Cmd.ProcessState.ExitCode()
+}
+
+// Log is what the process logged so far.
+func (p *Process) Log() string {
+	b, _ := os.ReadFile(p.LogPath)
+	return string(b)
+}
+
 // Start runs `ddbsync run` on the harness pipeline in the background,
 // with the state under Dir/state and this run's log in its own file.
 func (h *Harness) Start() *Process {
@@ -39,16 +75,24 @@ func (h *Harness) Start() *Process {
 	if h.proc != nil && !h.proc.Exited() {
 		h.TB.Fatal("start: ddbsync is already running")
 	}
+	h.runs++
+	p := h.launch(fmt.Sprintf("ddbsync-%02d.log", h.runs), "", h.StateDir(), h.MetricsAddr, nil)
+	h.proc = p
+	return p
+}
+
+// launch starts `ddbsync run` on the harness pipeline; h.mu is held.
+func (h *Harness) launch(logName, node, stateDir, metricsAddr string, env []string) *Process {
+	h.TB.Helper()
 	if h.PipelinePath == "" {
 		h.TB.Fatal("start: no pipeline written")
 	}
-	h.runs++
-	logPath := filepath.Join(h.Dir, fmt.Sprintf("ddbsync-%02d.log", h.runs))
+	logPath := filepath.Join(h.Dir, logName)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		h.TB.Fatal(err)
 	}
-	args := []string{"run", "-f", h.PipelinePath, "--state-dir", h.StateDir(), "--metrics-addr", h.MetricsAddr, "--log-level", "debug"}
+	args := []string{"run", "-f", h.PipelinePath, "--state-dir", stateDir, "--metrics-addr", metricsAddr, "--log-level", "debug"}
 	bin := Binary(h.TB)
 	if c := h.Container; c != nil {
 		bin, args = c.Binary, c.Args
@@ -59,14 +103,13 @@ func (h *Harness) Start() *Process {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: c.UID, Gid: c.GID}}
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = h.Env()
+	cmd.Env = append(h.Env(), env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		h.TB.Fatalf("start %s: %v", cmd.Path, err)
 	}
-	p := &Process{Cmd: cmd, Done: make(chan error), LogPath: logPath}
+	p := &Process{Cmd: cmd, Done: make(chan error), LogPath: logPath, Node: node, StateDir: stateDir, MetricsAddr: metricsAddr}
 	go func() { _ = cmd.Wait(); logf.Close(); close(p.Done) }()
-	h.proc = p
 	return p
 }
 
@@ -118,36 +161,17 @@ func (h *Harness) Running() bool {
 	return p != nil && !p.Exited()
 }
 
-// Kill sends SIGKILL (a crash) and waits for the process to go.
-func (h *Harness) Kill() {
-	p := h.Proc()
-	if p == nil || p.Exited() {
-		return
-	}
-	_ = p.Cmd.Process.Signal(syscall.SIGKILL)
-	<-p.Done
-}
+// Kill sends SIGKILL (a crash) to the current run and waits for it to go.
+func (h *Harness) Kill() { h.Proc().Kill() }
 
-// Stop sends SIGTERM, waits (SIGKILL after a minute) and returns the exit
-// code; -1 when nothing runs.
+// Stop sends SIGTERM to the current run, waits (SIGKILL after a minute)
+// and returns the exit code; -1 when nothing runs.
 func (h *Harness) Stop() int {
 	p := h.Proc()
 	if p == nil {
 		return -1
 	}
-	if p.Exited() {
-		return p.Cmd.ProcessState.ExitCode()
-	}
-	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(60 * time.Second)
-	defer t.Stop()
-	select {
-	case <-p.Done:
-	case <-t.C:
-		_ = p.Cmd.Process.Kill()
-		<-p.Done
-	}
-	return p.Cmd.ProcessState.ExitCode()
+	return p.Stop()
 }
 
 // WaitExit waits for the current run to exit by itself and returns its
@@ -175,8 +199,7 @@ func (h *Harness) Log() string {
 	if p == nil {
 		return ""
 	}
-	b, _ := os.ReadFile(p.LogPath)
-	return string(b)
+	return p.Log()
 }
 
 // AllLogs concatenates every run's log.

@@ -27,14 +27,17 @@ var ErrCorrupt = errors.New("corrupt export data file")
 // loadFile stages one data file on local disk while hashing it, checks the
 // MD5 from the manifest, then decodes it record by record (constant memory:
 // lines of DYNAMODB_JSON, values of ION) and hands batches to h, saving the
-// record count after each acknowledged batch.
-func (x *Exporter) loadFile(ctx context.Context, bucket, format string, f dataFile, at time.Time, h backfill.Handler, prog *progress) error {
+// record count after each acknowledged batch. It fails with
+// checkpoint.ErrLeaseHeld or ErrLeaseLost when another node loads the file.
+func (x *Exporter) loadFile(ctx context.Context, bucket, format string, f dataFile, at time.Time, h backfill.Handler, prog *progress) (err error) {
 	key := "backfill/" + x.table.Name + "/export/" + f.DataFileS3Key
-	p, _, err := x.store.Acquire(ctx, key)
+	lctx, p, _, err := x.store.Acquire(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer x.store.Release(context.WithoutCancel(ctx), key)
+	defer func() { err = leaseErr(lctx, err) }()
+	ctx = lctx
 	if p.Done {
 		prog.add(f.ItemCount)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -16,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/ddbsync/ddbsync/internal/change"
@@ -37,6 +37,9 @@ type Options struct {
 	PageSize  int
 	RateLimit float64 // items per second over all segments; 0 = unlimited
 	Now       func() time.Time
+	// LeaseRecheck is how often a segment held by another node is tried
+	// again (default 2s).
+	LeaseRecheck time.Duration
 }
 
 // Scanner backfills one table.
@@ -60,6 +63,9 @@ func New(api API, store checkpoint.Store, table backfill.Table, log *slog.Logger
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.LeaseRecheck <= 0 {
+		opts.LeaseRecheck = 2 * time.Second
 	}
 	return &Scanner{api: api, store: store, log: log.With("table", table.Name, "backfill", "scan"), table: table, opts: opts, Progress: func(int) {}}
 }
@@ -88,39 +94,60 @@ func (s *Scanner) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 		s.log.Info("resuming scan backfill", "time", at.UTC())
 	} else {
 		// The scan's version time is the host clock at start; the overlap
-		// absorbs skew between this host and AWS (DESIGN §2.3).
+		// absorbs skew between this host and AWS (DESIGN §2.3). One time
+		// for every node: the first to record it wins.
 		at = s.opts.Now().Truncate(time.Second)
 		meta = checkpoint.Progress{Meta: map[string]string{backfill.MetaKind: "scan", backfill.MetaTime: strconv.FormatInt(at.Unix(), 10)}}
-		if err := s.store.Save(ctx, metaKey, meta); err != nil {
+		var created bool
+		meta, created, err = s.store.Create(ctx, metaKey, meta)
+		if err != nil {
 			return 0, err
 		}
-		s.log.Info("starting scan backfill", "segments", s.opts.Segments, "time", at.UTC())
+		if at, err = backfill.TimeOf(meta); err != nil {
+			return 0, fmt.Errorf("%s: %w", metaKey, err)
+		}
+		if created {
+			s.log.Info("starting scan backfill", "segments", s.opts.Segments, "time", at.UTC())
+		} else {
+			s.log.Info("joining scan backfill started by another node", "time", at.UTC())
+		}
 	}
 	var limiter *rate.Limiter
 	if s.opts.RateLimit > 0 {
 		limiter = rate.NewLimiter(rate.Limit(s.opts.RateLimit), max(int(s.opts.RateLimit), s.opts.PageSize))
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	for i := 0; i < s.opts.Segments; i++ {
-		g.Go(func() error { return s.segment(gctx, i, at, limiter, h) })
+	segments := make([]int, s.opts.Segments)
+	for i := range segments {
+		segments[i] = i
 	}
-	if err := g.Wait(); err != nil {
+	err = backfill.EachPartition(ctx, s.log, segments, len(segments), s.opts.LeaseRecheck, func(ctx context.Context, i int) error {
+		return s.segment(ctx, i, at, limiter, h)
+	})
+	if err != nil {
 		return 0, err
 	}
-	if err := s.store.Complete(ctx, metaKey, meta); err != nil {
+	if err := backfill.Finish(ctx, s.store, metaKey, meta); err != nil {
 		return 0, err
 	}
 	s.log.Info("scan backfill complete")
 	return s.table.Cutoff(at), nil
 }
 
-func (s *Scanner) segment(ctx context.Context, i int, at time.Time, limiter *rate.Limiter, h backfill.Handler) error {
+// segment scans one segment from its checkpoint to its end. It fails with
+// checkpoint.ErrLeaseHeld or ErrLeaseLost when another node scans it.
+func (s *Scanner) segment(ctx context.Context, i int, at time.Time, limiter *rate.Limiter, h backfill.Handler) (err error) {
 	key := s.segmentKey(i)
-	p, _, err := s.store.Acquire(ctx, key)
+	lctx, p, _, err := s.store.Acquire(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer s.store.Release(context.WithoutCancel(ctx), key)
+	defer func() {
+		if err != nil && errors.Is(context.Cause(lctx), checkpoint.ErrLeaseLost) {
+			err = fmt.Errorf("%w: %v", checkpoint.ErrLeaseLost, err)
+		}
+	}()
+	ctx = lctx
 	if p.Done {
 		return nil
 	}

@@ -24,13 +24,13 @@ const recordsPerCall = 1000
 // readShard reads one shard from p to its end, handing each page's events
 // to h (with the work context, which outlives a stop request by Grace) and
 // saving progress after h returns nil. It returns nil when the shard is
-// drained and completed, or when ctx ends.
+// drained and completed, or when ctx ends (a stop, or the shard's lease was
+// lost: then context.Cause(ctx) is checkpoint.ErrLeaseLost).
 func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint.Progress, from int64, h Handler) error {
 	key := s.table.shardKey(sh.ID)
 	log := s.log.With("shard", sh.ID)
-	if _, _, err := s.store.Acquire(ctx, key); err != nil {
-		return fmt.Errorf("acquire %s: %w", key, err)
-	}
+	// The coordinator took the lease (ctx ends when it is lost); it is
+	// released right after the last acknowledged batch.
 	defer s.store.Release(context.WithoutCancel(ctx), key)
 	defer s.trackFloor(key)()
 	s.opts.Progress.ShardStarted(s.table.Name, sh.ID)

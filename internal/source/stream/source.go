@@ -2,8 +2,10 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"time"
 
@@ -29,6 +31,9 @@ type Options struct {
 	// (default trimmedBound, 5 minutes).
 	TrimmedBound time.Duration
 	Now          func() time.Time
+	// LeaseRecheck is how often a shard held by another node (or over this
+	// node's fair share) is tried again (default 2s).
+	LeaseRecheck time.Duration
 	// Sleep, when set, is the shard reader's wait between polls (a fake
 	// clock in tests).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -59,6 +64,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LeaseRecheck == 0 {
+		o.LeaseRecheck = 2 * time.Second
+	}
 }
 
 // retention is how long DynamoDB Streams keeps records.
@@ -66,6 +74,10 @@ const retention = 24 * time.Hour
 
 // latestMargin is how far before the first start LATEST begins.
 const latestMargin = time.Minute
+
+// metaFirstListing marks a stream start record whose first listing is not
+// finished yet ("pending").
+const metaFirstListing = "first_listing"
 
 // Source tails one table's stream.
 type Source struct {
@@ -107,17 +119,29 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	first := !found
-	var from int64
-	if first {
-		from = s.table.Cutoff
+	created := false
+	if !found {
+		from := s.table.Cutoff
 		if from == 0 && s.table.StartPosition != "TRIM_HORIZON" {
 			// LATEST: records from now on. The margin keeps records whose
 			// ApproximateCreationDateTime is rounded down (DynamoDB Local
 			// rounds to the minute); replaying a few older ones is harmless.
 			from = s.opts.Now().Add(-latestMargin).Unix()
 		}
-	} else {
+		// One start position for every node: the first to record it wins.
+		meta, created, err = s.store.Create(ctx, s.table.metaKey(), checkpoint.Progress{Meta: map[string]string{
+			"stream_arn": s.table.StreamARN, "from": strconv.FormatInt(from, 10), metaFirstListing: "pending",
+		}})
+		if err != nil {
+			return err
+		}
+	}
+	// The first listing (closed shards at LATEST, roots whose parents were
+	// trimmed before ddbsync started) is judged as such until one node
+	// finished it.
+	first := meta.Meta[metaFirstListing] == "pending"
+	var from int64
+	{
 		if arn := meta.Meta["stream_arn"]; arn != s.table.StreamARN {
 			s.m.Gaps.WithLabelValues(s.table.Name, "stream_replaced").Inc()
 			return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the table's stream changed from %s to %s (was it disabled and enabled?); records in between are lost", arn, s.table.StreamARN)}
@@ -131,7 +155,7 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		s.m.Gaps.WithLabelValues(s.table.Name, "backfill_too_old").Inc()
 		return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the backfill's stream cutoff %s is older than the stream's 24 h retention; stream records after it may be gone", time.Unix(s.table.Cutoff, 0).UTC())}
 	}
-	s.log.Info("stream starting", "stream", s.table.StreamARN, "first_start", first, "from", from)
+	s.log.Info("stream starting", "stream", s.table.StreamARN, "first_start", first, "recorded_start", created, "from", from)
 	s.opts.Progress.Phase(s.table.Name, metrics.PhaseStream)
 
 	// Acknowledgements in flight may finish for Grace after a stop.
@@ -148,13 +172,16 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 }
 
 // coordinate lists shards and starts a reader for every shard whose parent
-// is done, until ctx ends.
+// is done and whose lease this node takes, until ctx ends. A shard another
+// node holds, or one over this node's fair share, is tried again every
+// LeaseRecheck; a shard whose lease is lost goes back to waiting.
 func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, from int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	finished := make(chan string)
+	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
+	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
 	var fastUntil time.Time
 	err := func() error {
 		for {
@@ -166,6 +193,11 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			for _, sh := range shards {
 				inListing[sh.ID] = true
 			}
+			type candidate struct {
+				sh    shardInfo
+				start checkpoint.Progress
+			}
+			var cands []candidate
 			for _, sh := range shards {
 				if status[sh.ID] != statusWaiting {
 					continue
@@ -174,23 +206,31 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				if err != nil {
 					return err
 				}
-				if start == nil {
+				if start != nil {
+					cands = append(cands, candidate{sh, *start})
+				}
+			}
+			// Fair share: ceil(readable shards / live nodes), never more.
+			target := ceilDiv(len(running)+len(cands), checkpoint.LiveNodes(s.store))
+			retry := s.shed(running, target)
+			for _, c := range cands {
+				if len(running) >= target {
+					retry = true
+					break
+				}
+				lctx, p, ok, err := s.take(gctx, c.sh, c.start, status)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					retry = retry || status[c.sh.ID] == statusWaiting
 					continue
 				}
-				status[sh.ID] = statusRunning
+				status[c.sh.ID] = statusRunning
+				rctx, stop := context.WithCancelCause(lctx)
+				running[c.sh.ID] = stop
 				s.m.OpenShards.WithLabelValues(s.table.Name).Inc()
-				g.Go(func() error {
-					err := s.readShard(gctx, work, sh, *start, from, h)
-					s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
-					if err != nil {
-						return err
-					}
-					select {
-					case finished <- sh.ID:
-					case <-gctx.Done():
-					}
-					return nil
-				})
+				g.Go(func() error { return s.runReader(gctx, rctx, stop, work, c.sh, p, from, h, finished) })
 			}
 			if first {
 				meta := checkpoint.Progress{Meta: map[string]string{
@@ -205,15 +245,23 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			if s.opts.Now().Before(fastUntil) {
 				wait = s.opts.FastList
 			}
+			if retry {
+				wait = min(wait, s.opts.LeaseRecheck)
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-gctx.Done():
 				t.Stop()
 				return gctx.Err()
-			case id := <-finished:
+			case end := <-finished:
 				t.Stop()
-				status[id] = statusDone
-				fastUntil = s.opts.Now().Add(15 * time.Second)
+				delete(running, end.id)
+				if end.done {
+					status[end.id] = statusDone
+					fastUntil = s.opts.Now().Add(15 * time.Second)
+				} else {
+					status[end.id] = statusWaiting
+				}
 			case <-t.C:
 			}
 		}
@@ -225,6 +273,93 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	}
 	return err
 }
+
+// runReader reads one shard and tells the coordinator how it ended: done
+// (drained), or back to waiting when its lease was lost or it was released
+// to balance the nodes. A stop of the whole source reports nothing.
+func (s *Source) runReader(gctx, rctx context.Context, stop context.CancelCauseFunc, work context.Context, sh shardInfo, p checkpoint.Progress, from int64, h Handler, finished chan<- shardEnd) error {
+	err := s.readShard(rctx, work, sh, p, from, h)
+	s.m.OpenShards.WithLabelValues(s.table.Name).Dec()
+	end := shardEnd{id: sh.ID, done: err == nil}
+	switch cause := context.Cause(rctx); {
+	case errors.Is(err, checkpoint.ErrLeaseLost) || errors.Is(cause, checkpoint.ErrLeaseLost):
+		s.log.Warn("lease lost; another node reads the shard now", "shard", sh.ID)
+		end.done, err = false, nil
+	case err == nil && errors.Is(cause, errShed) && gctx.Err() == nil:
+		end.done = false // released for another node; not drained
+	}
+	stop(nil)
+	if !end.done && err == nil {
+		s.opts.Progress.ShardLeft(s.table.Name, sh.ID)
+		s.m.ShardLag.DeleteLabelValues(s.table.Name, sh.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if end.done && rctx.Err() != nil && gctx.Err() != nil {
+		return nil // stopped, not drained
+	}
+	select {
+	case finished <- end:
+	case <-gctx.Done():
+	}
+	return nil
+}
+
+// errShed stops a reader whose shard this node gives up to balance the
+// nodes' shares.
+var errShed = errors.New("shard released to balance the nodes")
+
+// shed stops one reader when this node holds more than its fair share
+// (another node joined): the reader finishes its batch in flight, saves
+// it and releases the lease, and a node below its share takes the shard.
+// One per listing, so the nodes converge without stampedes. It reports
+// whether it shed (the listing should come back soon).
+func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bool {
+	if len(running) <= target || checkpoint.LiveNodes(s.store) < 2 {
+		return false
+	}
+	ids := make([]string, 0, len(running))
+	for id := range running {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	id := ids[len(ids)-1]
+	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", len(running), "fair_share", target)
+	running[id](errShed)
+	delete(running, id) // counted out now; its end arrives later
+	return true
+}
+
+// shardEnd is how a reader ended: drained (done), or its lease was lost.
+type shardEnd struct {
+	id   string
+	done bool
+}
+
+// take acquires a shard's lease. ok is false when another node holds it
+// (or just finished it: status then says done). The saved progress wins
+// over start when the shard was read before (by any node), so a take-over
+// continues exactly where the last owner acknowledged.
+func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progress, status map[string]shardStatus) (context.Context, checkpoint.Progress, bool, error) {
+	key := s.table.shardKey(sh.ID)
+	lctx, p, found, err := s.store.Acquire(ctx, key)
+	switch {
+	case errors.Is(err, checkpoint.ErrLeaseHeld):
+		s.log.Debug("shard held by another node", "shard", sh.ID, "err", err)
+		return nil, start, false, nil
+	case err != nil:
+		return nil, start, false, fmt.Errorf("acquire %s: %w", key, err)
+	case p.Done:
+		status[sh.ID] = statusDone
+		return nil, start, false, nil
+	case found && p.Sequence != "":
+		start = p
+	}
+	return lctx, start, true, nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // decide returns the progress to start a shard from, nil to wait, or a
 // *GapError when the shard's parent was lost before it was drained.
@@ -246,8 +381,9 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 			return nil, s.store.Complete(ctx, key, p)
 		}
 		// Record the shard at discovery, so a later start can tell a
-		// known parent from one that vanished unread.
-		if err := s.store.Save(ctx, key, p); err != nil {
+		// known parent from one that vanished unread (once: another node
+		// may have recorded, or even read, it meanwhile).
+		if p, _, err = s.store.Create(ctx, key, p); err != nil {
 			return nil, err
 		}
 	}
@@ -257,7 +393,16 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 	switch {
 	case status[sh.Parent] == statusDone:
 	case inListing[sh.Parent]:
-		return nil, nil // the parent is read first
+		// The parent is read first, here or by another node: the store
+		// says when it is done (DESIGN §7 lineage).
+		pp, _, err := s.store.Get(ctx, s.table.shardKey(sh.Parent))
+		if err != nil {
+			return nil, err
+		}
+		if !pp.Done {
+			return nil, nil
+		}
+		status[sh.Parent] = statusDone
 	default:
 		pp, pfound, err := s.store.Get(ctx, s.table.shardKey(sh.Parent))
 		if err != nil {

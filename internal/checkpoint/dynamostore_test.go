@@ -1,0 +1,293 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ddbsync/ddbsync/internal/change"
+	"github.com/ddbsync/ddbsync/internal/checkpoint/checkpointtest"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const testTimeout = 10 * time.Second
+
+func newNodes(t *testing.T, names ...string) (*checkpointtest.FakeDynamo, *fakeClock, []*DynamoStore) {
+	t.Helper()
+	db := checkpointtest.NewFakeDynamo()
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	var out []*DynamoStore
+	for _, n := range names {
+		out = append(out, NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: n, LeaseTimeout: testTimeout, Now: clock.Now}))
+	}
+	return db, clock, out
+}
+
+const shard = "stream/t/shard/s1"
+
+func TestLeaseStateMachine(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, clock *fakeClock, a, b *DynamoStore)
+	}{
+		{"held lease refuses another taker", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			clock.Add(testTimeout - time.Millisecond)
+			if _, _, _, err := b.Acquire(ctx, shard); !errors.Is(err, ErrLeaseHeld) {
+				t.Fatalf("b took a live lease: %v", err)
+			}
+		}},
+		{"expiry lets another node steal, and the stale owner is fenced", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			lctx := mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(testTimeout + time.Millisecond) // a is paused: no renewal
+			_, p, found, err := b.Acquire(ctx, shard)
+			if err != nil || !found || p.Sequence != "100" {
+				t.Fatalf("steal after expiry: %+v %v %v", p, found, err)
+			}
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("stale owner's save: %v", err)
+			}
+			if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+				t.Fatalf("stale owner's partition context: %v", context.Cause(lctx))
+			}
+			if err := a.Complete(ctx, shard, Progress{Sequence: "300"}); err == nil {
+				t.Fatal("stale owner completed the shard")
+			}
+			if got, _, _ := b.Get(ctx, shard); got.Sequence != "100" || got.Done {
+				t.Fatalf("stale owner moved the checkpoint: %+v", got)
+			}
+		}},
+		{"renewal keeps the lease past the timeout", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			for range 6 {
+				clock.Add(testTimeout / 3)
+				a.Beat(ctx)
+			}
+			if _, _, _, err := b.Acquire(ctx, shard); !errors.Is(err, ErrLeaseHeld) {
+				t.Fatalf("b took a renewed lease: %v", err)
+			}
+			if err := a.Save(ctx, shard, Progress{Sequence: "5"}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a lost renewal ends the partition's context", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			lctx := mustAcquire(t, a, shard)
+			clock.Add(testTimeout + time.Second)
+			mustAcquire(t, b, shard)
+			a.Beat(ctx)
+			if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+				t.Fatalf("cause %v", context.Cause(lctx))
+			}
+			if len(a.Held()) != 0 {
+				t.Fatalf("a still holds %v", a.Held())
+			}
+		}},
+		{"release hands over at once", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "7", Clock: change.Clock{Second: 9, Count: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Release(ctx, shard); err != nil {
+				t.Fatal(err)
+			}
+			_, p, _, err := b.Acquire(ctx, shard)
+			if err != nil || p.Sequence != "7" || p.Clock != (change.Clock{Second: 9, Count: 2}) {
+				t.Fatalf("after release: %+v %v", p, err)
+			}
+		}},
+		{"complete frees the lease and marks done", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			if err := a.Complete(ctx, shard, Progress{Sequence: "9"}); err != nil {
+				t.Fatal(err)
+			}
+			_, p, found, err := b.Acquire(ctx, shard)
+			if err != nil || !found || !p.Done || len(b.Held()) != 0 {
+				t.Fatalf("done shard: %+v %v %v held %v", p, found, err, b.Held())
+			}
+		}},
+		{"table-level write waits for a live lease holder", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, "backfill/t/meta")
+			if err := b.Save(ctx, "backfill/t/meta", Progress{Meta: map[string]string{"x": "1"}}); !errors.Is(err, ErrLeaseHeld) {
+				t.Fatalf("unleased write over a live lease: %v", err)
+			}
+			if err := b.Save(ctx, "table/t/generation", Progress{Meta: map[string]string{"generation": "1"}}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"cut off past the timeout: the node drops its lease itself", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			lctx := mustAcquire(t, a, shard)
+			a.api.(*checkpointtest.FakeDynamo).SetFail(errors.New("connection refused"))
+			clock.Add(testTimeout / 3)
+			a.Beat(ctx)
+			if lctx.Err() != nil {
+				t.Fatal("dropped before the timeout")
+			}
+			clock.Add(testTimeout)
+			a.Beat(ctx)
+			if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+				t.Fatalf("cause %v", context.Cause(lctx))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, clock, n := newNodes(t, "a", "b")
+			tt.run(t, clock, n[0], n[1])
+		})
+	}
+}
+
+func mustAcquire(t *testing.T, s *DynamoStore, key string) context.Context {
+	t.Helper()
+	lctx, _, _, err := s.Acquire(context.Background(), key)
+	if err != nil {
+		t.Fatalf("%s acquire %s: %v", s.Node(), key, err)
+	}
+	return lctx
+}
+
+func TestRacingTakersOnlyOneWins(t *testing.T) {
+	for _, expired := range []bool{false, true} {
+		names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+		_, clock, nodes := newNodes(t, append([]string{"old"}, names...)...)
+		if expired {
+			mustAcquire(t, nodes[0], shard)
+			clock.Add(testTimeout + time.Second)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var won []string
+		for _, n := range nodes[1:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, _, err := n.Acquire(context.Background(), shard)
+				switch {
+				case err == nil:
+					mu.Lock()
+					won = append(won, n.Node())
+					mu.Unlock()
+				case !errors.Is(err, ErrLeaseHeld):
+					t.Errorf("%s: %v", n.Node(), err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(won) != 1 {
+			t.Fatalf("expired=%v: winners %v, want exactly one", expired, won)
+		}
+	}
+}
+
+func TestCreateOnceForgetAndNodes(t *testing.T) {
+	ctx := context.Background()
+	_, clock, n := newNodes(t, "a", "b")
+	a, b := n[0], n[1]
+	first := Progress{Meta: map[string]string{"from": "1"}}
+	if p, created, err := a.Create(ctx, "stream/t/meta", first); err != nil || !created || p.Meta["from"] != "1" {
+		t.Fatalf("create: %+v %v %v", p, created, err)
+	}
+	if p, created, err := b.Create(ctx, "stream/t/meta", Progress{Meta: map[string]string{"from": "2"}}); err != nil || created || p.Meta["from"] != "1" {
+		t.Fatalf("second create: %+v %v %v", p, created, err)
+	}
+	for _, k := range []string{"stream/t/shard/x", "stream/t/shard/y", "stream/u/shard/x"} {
+		if err := a.Save(ctx, k, Progress{Sequence: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Forget(ctx, "stream/t/"); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]bool{"stream/t/shard/x": false, "stream/t/meta": false, "stream/u/shard/x": true} {
+		if _, found, _ := a.Get(ctx, k); found != want {
+			t.Errorf("after forget, %s found=%v", k, found)
+		}
+	}
+	a.Beat(ctx)
+	b.Beat(ctx)
+	a.Beat(ctx)
+	if a.LiveNodes() != 2 {
+		t.Fatalf("live nodes %d, want 2", a.LiveNodes())
+	}
+	clock.Add(testTimeout + time.Second)
+	a.Beat(ctx) // b's heartbeat expired
+	if a.LiveNodes() != 1 {
+		t.Fatalf("live nodes after b stopped %d, want 1", a.LiveNodes())
+	}
+	// Another pipeline in the same table sees none of it.
+	other := NewDynamoStore(a.api, DynamoOptions{Table: "state", Pipeline: "q", Node: "a", Now: clock.Now})
+	if _, found, _ := other.Get(ctx, "stream/u/shard/x"); found {
+		t.Fatal("pipelines share keys")
+	}
+}
+
+func TestGroupAndTTLKinds(t *testing.T) {
+	tests := []struct {
+		key, group string
+		ttl        bool
+	}{
+		{"stream/t/shard/s1", "stream/t", true},
+		{"stream/t/meta", "stream/t", false},
+		{"backfill/t/export/AWSDynamoDB/1/data/x.json.gz", "backfill/t", true},
+		{"backfill/t/scan/0-of-4", "backfill/t", true},
+		{"backfill/t/meta", "backfill/t", false},
+		{"table/t/generation", "table/t", false},
+	}
+	for _, tt := range tests {
+		if g := group(tt.key); g != tt.group {
+			t.Errorf("group(%s) = %s", tt.key, g)
+		}
+		if e := expiresWhenDone(tt.key); e != tt.ttl {
+			t.Errorf("expiresWhenDone(%s) = %v", tt.key, e)
+		}
+	}
+}
+
+func TestSnapshotShowsLiveOwners(t *testing.T) {
+	ctx := context.Background()
+	_, clock, n := newNodes(t, "a", "b")
+	mustAcquire(t, n[0], "stream/t/shard/s1")
+	mustAcquire(t, n[1], "stream/t/shard/s2")
+	if err := n[0].Complete(ctx, "stream/t/shard/s0", Progress{Sequence: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n[1].Save(ctx, "backfill/t/meta", Progress{Meta: map[string]string{"kind": "scan"}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(testTimeout / 2)
+	n[0].Beat(ctx) // a renews; b does not
+	clock.Add(testTimeout/2 + time.Millisecond)
+	state, owners, err := n[0].Snapshot(ctx, []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state) != 4 || !state["stream/t/shard/s0"].Done || state["backfill/t/meta"].Meta["kind"] != "scan" {
+		t.Fatalf("state %+v", state)
+	}
+	if len(owners) != 1 || owners["stream/t/shard/s1"] != "a" {
+		t.Fatalf("owners %v, want only a's renewed lease on s1", owners)
+	}
+}

@@ -1,0 +1,126 @@
+package checkpoint
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Run renews every held lease and this node's heartbeat item every third
+// of the lease timeout until ctx ends, then deletes the node item. A lease
+// whose renewal finds another owner, or that could not be renewed for a
+// whole timeout (this node is cut off, so another may have taken it), is
+// lost: its partition's context ends with ErrLeaseLost.
+func (s *DynamoStore) Run(ctx context.Context) error {
+	s.Beat(ctx)
+	t := time.NewTicker(s.timeout / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.leave(context.WithoutCancel(ctx))
+			return nil
+		case <-t.C:
+			s.Beat(ctx)
+		}
+	}
+}
+
+// Beat is one heartbeat: renew the held leases, refresh the node item and
+// count the live nodes.
+func (s *DynamoStore) Beat(ctx context.Context) {
+	s.mu.Lock()
+	held := make(map[string]*lease, len(s.held))
+	for k, l := range s.held {
+		held[k] = l
+	}
+	s.mu.Unlock()
+	for key, l := range held {
+		s.renew(ctx, key, l)
+	}
+	if err := s.heartbeat(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("node heartbeat failed", "err", err)
+	}
+}
+
+func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
+	now := s.now()
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: s.itemKey(key),
+		UpdateExpression:          aws.String("SET #expires = :exp"),
+		ConditionExpression:       aws.String("#owner = :me AND #lease = :counter"),
+		ExpressionAttributeNames:  map[string]string{"#owner": attrOwner, "#lease": attrLease, "#expires": attrExpires},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(now.Add(s.timeout).UnixMilli()), ":me": str(s.node), ":counter": num(l.counter)},
+	})
+	switch {
+	case err == nil:
+		s.mu.Lock()
+		l.renewed = now
+		s.mu.Unlock()
+	case conditionFailed(err):
+		s.lost(key, l, "the renewal found another owner")
+	case ctx.Err() != nil:
+	default:
+		s.mu.Lock()
+		since := now.Sub(l.renewed)
+		s.mu.Unlock()
+		if since >= s.timeout*2/3 { // before it expires: another node may take it then
+			s.lost(key, l, fmt.Sprintf("not renewed for %s: %v", since.Round(time.Millisecond), err))
+			return
+		}
+		s.log.Warn("lease renewal failed; retrying", "key", key, "err", err)
+	}
+}
+
+// heartbeat writes the node item and counts the nodes whose heartbeat has
+// not expired.
+func (s *DynamoStore) heartbeat(ctx context.Context) error {
+	now := s.now()
+	item := map[string]types.AttributeValue{
+		attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(s.node),
+		attrExpires: num(now.Add(s.timeout).UnixMilli()), attrTTL: num(now.Add(time.Hour).Unix()),
+	}
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("write node heartbeat to table %s: %w", s.table, err)
+	}
+	live := 0
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.api.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(s.pipeline + "|" + nodesGroup)},
+		})
+		if err != nil {
+			return fmt.Errorf("list nodes in table %s: %w", s.table, err)
+		}
+		for _, it := range out.Items {
+			if exp, err := number(it, attrExpires); err == nil && exp > now.UnixMilli() {
+				live++
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	s.mu.Lock()
+	s.nodes = max(live, 1)
+	s.mu.Unlock()
+	return nil
+}
+
+// leave deletes the node item, so the others count one node less at once.
+func (s *DynamoStore) leave(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	key := map[string]types.AttributeValue{attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(s.node)}
+	if _, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key}); err != nil {
+		s.log.Warn("could not delete the node item", "err", err)
+	}
+}
