@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -58,18 +57,11 @@ func main() {
 const pageItems = 1000 // GetRecords' Limit, hence one ddbsync bulk per page
 
 func run(ctx context.Context, n, rounds int, binPath string) error {
-	osURL := os.Getenv("OPENSEARCH_URL")
-	if osURL == "" {
-		return fmt.Errorf("OPENSEARCH_URL must be set (. test/stack/env.sh)")
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	st, err := kit.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
-	db := dynamodb.NewFromConfig(cfg)
-	if p := os.Getenv("DDB_PORT"); p != "" {
-		db = dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) { do.BaseEndpoint = aws.String("http://127.0.0.1:" + p) })
-	}
+	osURL, cfg, db := st.OpenSearch, st.AWS, st.DB
 	streams := dynamodbstreams.NewFromConfig(cfg)
 	bin, err := filepath.Abs(binPath)
 	if err != nil {
@@ -81,18 +73,11 @@ func run(ctx context.Context, n, rounds int, binPath string) error {
 	}
 	defer os.RemoveAll(dir)
 	table := "bench-catchup-" + time.Now().Format("20060102-150405")
-	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-	})
+	streamARN, err := st.CreateStreamTable(ctx, table)
 	if err != nil {
 		return err
 	}
-	defer db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	streamARN := aws.ToString(out.TableDescription.LatestStreamArn)
+	defer st.DeleteTable(ctx, table)
 
 	start := time.Now()
 	items, err := load(ctx, db, table, n)

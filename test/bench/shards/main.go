@@ -21,11 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/ddbsync/ddbsync/test/bench/internal/kit"
 )
 
@@ -58,18 +53,11 @@ type sample struct {
 }
 
 func run(ctx context.Context, ns []int, rounds int, measure time.Duration, binPath string) error {
-	osURL := os.Getenv("OPENSEARCH_URL")
-	if osURL == "" {
-		return fmt.Errorf("OPENSEARCH_URL must be set (. test/stack/env.sh)")
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	st, err := kit.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
-	db := dynamodb.NewFromConfig(cfg)
-	if p := os.Getenv("DDB_PORT"); p != "" {
-		db = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:" + p) })
-	}
+	osURL := st.OpenSearch
 	bin, err := filepath.Abs(binPath)
 	if err != nil {
 		return err
@@ -88,19 +76,13 @@ func run(ctx context.Context, ns []int, rounds int, measure time.Duration, binPa
 	start := time.Now()
 	for i := range tables {
 		tables[i] = fmt.Sprintf("%s%04d", prefix, i)
-		if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName:            aws.String(tables[i]),
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest,
-			StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-		}); err != nil {
-			return fmt.Errorf("create table %s: %w", tables[i], err)
+		if _, err := st.CreateStreamTable(ctx, tables[i]); err != nil {
+			return err
 		}
 	}
 	defer func() {
 		for _, t := range tables {
-			_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(t)})
+			st.DeleteTable(ctx, t)
 		}
 	}()
 	fmt.Printf("bench-shards: %d tables created in %s; sizes 1 and %v, %d rounds of %s\n", maxN, time.Since(start).Round(time.Millisecond), ns, rounds, measure)

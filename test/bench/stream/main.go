@@ -36,7 +36,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -91,18 +90,11 @@ type segment struct {
 }
 
 func run(ctx context.Context, o opts) error {
-	osURL := os.Getenv("OPENSEARCH_URL")
-	if osURL == "" {
-		return fmt.Errorf("OPENSEARCH_URL must be set (. test/stack/env.sh)")
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	st, err := kit.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
-	db := dynamodb.NewFromConfig(cfg)
-	if p := os.Getenv("DDB_PORT"); p != "" { // straight to DynamoDB Local, not through the export emulator
-		db = dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) { do.BaseEndpoint = aws.String("http://127.0.0.1:" + p) })
-	}
+	osURL, db := st.OpenSearch, st.DB
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
 		return err
@@ -125,7 +117,7 @@ func run(ctx context.Context, o opts) error {
 	}
 	for _, s := range sides {
 		s.index = s.table
-		if err := createTable(ctx, db, s.table); err != nil {
+		if _, err := st.CreateStreamTable(ctx, s.table); err != nil {
 			return err
 		}
 		defer db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(s.table)})
@@ -441,17 +433,6 @@ func put(ctx context.Context, db *dynamodb.Client, table, id string) error {
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // DynamoDB Local's lock timeouts under load
 	}
 	return fmt.Errorf("put %s: %w", id, err)
-}
-
-func createTable(ctx context.Context, db *dynamodb.Client, table string) error {
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-		StreamSpecification:  &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
-	})
-	return err
 }
 
 // mget returns the ids a realtime multi-get finds.
