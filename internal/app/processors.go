@@ -17,8 +17,8 @@ type eventDeadLetterer interface {
 
 // processing runs a pipeline's processors on every batch between the
 // source and the sinks. An event a processor fails on goes to the
-// dead-letter queue of every sink that has one, with the reason, and the
-// rest of the batch goes on; an event a processor drops reaches the sinks
+// dead-letter queue of every sink that has one, with the reason, its
+// item's earlier document is deleted, and the rest of the batch goes on; an event a processor drops reaches the sinks
 // as a delete of its document (processor.Chain.Apply).
 type processing struct {
 	chain *processor.Chain
@@ -54,6 +54,11 @@ func (p *processing) Write(ctx context.Context, events []change.Event) error {
 		if _, err := p.chain.Apply(&ev); err != nil {
 			orig := events[i]
 			failed = append(failed, opensearch.FailedEvent{Event: &orig, Reason: err.Error()})
+			// The item has no processed document: the index must not keep
+			// the one an earlier change gave it (verify expects none), so the
+			// event also deletes it, under the same version rules.
+			ev.Op = change.OpDelete
+			out = append(out, ev)
 			continue
 		}
 		out = append(out, ev)

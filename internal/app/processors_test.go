@@ -46,13 +46,17 @@ func TestProcessingSink(t *testing.T) {
 	if string(in[0].Doc) != `{"pk":"a","qty":"2"}` {
 		t.Errorf("the caller's batch was changed: %s", in[0].Doc)
 	}
-	if len(rec.batches) != 1 || len(rec.batches[0]) != 2 {
-		t.Fatalf("written %v, want one batch of 2", rec.batches)
+	if len(rec.batches) != 1 || len(rec.batches[0]) != 3 {
+		t.Fatalf("written %v, want one batch of 3", rec.batches)
 	}
 	if got := string(rec.batches[0][0].Doc); got != `{"pk":"a","qty":2}` {
 		t.Errorf("processed doc %s", got)
 	}
-	if ev := rec.batches[0][1]; ev.ID != "c" || ev.Op != change.OpDelete {
+	// The failed item's earlier document must go too: it has no processed one.
+	if ev := rec.batches[0][1]; ev.ID != "b" || ev.Op != change.OpDelete {
+		t.Errorf("failed event reaches the sink as %s %s, want a delete of b", ev.Op, ev.ID)
+	}
+	if ev := rec.batches[0][2]; ev.ID != "c" || ev.Op != change.OpDelete {
 		t.Errorf("dropped event reaches the sink as %s %s, want a delete of c", ev.Op, ev.ID)
 	}
 	if len(rec.dead) != 1 || rec.dead[0].Event.ID != "b" || string(rec.dead[0].Event.Doc) != `{"pk":"b","qty":"two"}` ||

@@ -116,6 +116,15 @@ func TestProcessorsPipeline(t *testing.T) {
 	// Fix the item; then verify agrees with the index.
 	e.put(procItem("bad", "active", "3"))
 	e.converge(60 * time.Second)
+	// An indexed item a processor now fails on has no processed document:
+	// its earlier one goes (converge expects none), and comes back when fixed.
+	e.put(procItem("bad", "active", "lots"))
+	e.converge(60 * time.Second)
+	if _, ok := e.indexDocs()["bad"]; ok {
+		t.Error("bad fails its processors now; its earlier document must be deleted")
+	}
+	e.put(procItem("bad", "active", "3"))
+	e.converge(60 * time.Second)
 	if code, r := e.verify("--recheck-after", "0s"); code != 0 || !r.Equal || r.Tables[0].Items != 41 || r.Tables[0].Docs != 31 {
 		t.Fatalf("verify: exit %d, report %+v; want equal, 41 items and 31 documents", code, r)
 	}
