@@ -77,6 +77,7 @@ func New(ddb DynamoAPI, s3 S3API, store checkpoint.Store, table backfill.Table, 
 func (x *Exporter) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 	metaKey := backfill.MetaKey(x.table.Name)
 	var meta checkpoint.Progress
+	prepared := false // this process (not an earlier run or another node) set the export up
 	for {
 		var found bool
 		var err error
@@ -93,10 +94,14 @@ func (x *Exporter) Run(ctx context.Context, h backfill.Handler) (int64, error) {
 			return x.table.Cutoff(at), nil
 		}
 		if meta.Meta[backfill.MetaExportARN] != "" && meta.Meta[backfill.MetaTime] != "" {
+			if !prepared && x.cfg.ExportARN == "" {
+				x.log.Info("reusing export from checkpoint", "export", meta.Meta[backfill.MetaExportARN])
+			}
 			break
 		}
 		err = x.prepare(ctx, metaKey)
 		if err == nil {
+			prepared = true
 			continue
 		}
 		if !errors.Is(err, checkpoint.ErrLeaseHeld) && !errors.Is(err, checkpoint.ErrLeaseLost) {
