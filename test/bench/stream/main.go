@@ -127,6 +127,12 @@ func run(ctx context.Context, o opts) error {
 		}
 		defer s.proc.Stop()
 	}
+	// Both sides read their shard before anything is measured.
+	for _, s := range sides {
+		if err := s.proc.WaitMetric(ctx, "ddbsync_stream_open_shards", 1, time.Minute); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
 	fmt.Printf("bench-stream: %s vs %s; rates %s; %d interleaved rounds per rate\n", sides[0].name, sides[1].name, strings.Join(o.rates, ", "), o.rounds)
 
 	// Warm-up: a few seconds of writes through each side (JITs, connections,
