@@ -168,15 +168,21 @@ func (c *common) setup(w, stderr io.Writer) (log *slog.Logger, f *config.File, c
 func load(file string, stderr io.Writer) (*config.File, bool) {
 	f, err := config.Load(file, os.LookupEnv)
 	if err != nil {
-		var errs *config.Errors
-		if errors.As(err, &errs) {
-			fmt.Fprintf(stderr, "%s: %d problem(s):\n%s\n", file, len(*errs), errs.Error())
-		} else {
-			fmt.Fprintf(stderr, "%s: %v\n", file, err)
-		}
+		printLoadError(stderr, file, err)
 		return nil, false
 	}
 	return f, true
+}
+
+// printLoadError prints why a configuration file did not load: every
+// problem with its line and path, or the one error.
+func printLoadError(stderr io.Writer, file string, err error) {
+	var errs *config.Errors
+	if errors.As(err, &errs) {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n%s\n", file, len(*errs), errs.Error())
+		return
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", file, err)
 }
 
 const validateHelp = `Usage: ddbsync validate [-f pipeline.yaml] [-c data-prepper-config.yaml]

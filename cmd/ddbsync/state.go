@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,12 +31,7 @@ func loadDPConfig(path string, stderr io.Writer) (*config.Coordination, bool) {
 	}
 	c, err := config.LoadServer(path, os.LookupEnv)
 	if err != nil {
-		var errs *config.Errors
-		if errors.As(err, &errs) {
-			fmt.Fprintf(stderr, "%s: %d problem(s):\n%s\n", path, len(*errs), errs.Error())
-		} else {
-			fmt.Fprintf(stderr, "%s: %v\n", path, err)
-		}
+		printLoadError(stderr, path, err)
 		return nil, false
 	}
 	return c, true
