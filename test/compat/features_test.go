@@ -64,7 +64,7 @@ func TestCompatIngestPipeline(t *testing.T) {
 	}
 	put(t, h, item)
 	var doc struct {
-		Found  bool               `json:"found"`
+		Found  bool                       `json:"found"`
 		Source map[string]json.RawMessage `json:"_source"`
 	}
 	err := e2e.Poll(h.Ctx, 30*time.Second, 300*time.Millisecond, func(ctx context.Context) (bool, error) {
