@@ -167,11 +167,12 @@ func isMappingRace(status int, errType, reason string) bool {
 	return false
 }
 
-// retryMappingRace reports whether an item refused on attempt (0-based)
-// is sent again as a possible mapping race: within mappingRaceAttempts, and
-// within max_retries when that is set.
-func (s *Sink) retryMappingRace(attempt int, r itemResult) bool {
-	if !isMappingRace(r.Status, r.Type, r.Reason) || attempt+1 >= mappingRaceAttempts {
+// retryMappingRace reports whether an item refused on the request's attempt
+// (0-based), after it had already lost lost mapping races, is sent again as
+// a possible mapping race: within mappingRaceAttempts of its own, and within
+// max_retries when that is set.
+func (s *Sink) retryMappingRace(lost, attempt int, r itemResult) bool {
+	if !isMappingRace(r.Status, r.Type, r.Reason) || lost+1 >= mappingRaceAttempts {
 		return false
 	}
 	return s.cfg.MaxRetries == 0 || attempt < s.cfg.MaxRetries

@@ -52,6 +52,10 @@ func (s *Sink) writeEntries(ctx context.Context, table string, entries []bulk.En
 func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, batch []int, results []ItemResult) ([][]int, error) {
 	pending := batch
 	var last failure // why the previous attempt did not finish
+	// races counts, per entry, the mapping races it lost: its own bound,
+	// apart from the request's attempts (an outage's retries must not use
+	// up the tries a race needs once OpenSearch is back).
+	races := map[int]int{}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if s.cfg.MaxRetries > 0 && attempt > s.cfg.MaxRetries {
@@ -116,7 +120,8 @@ func (s *Sink) deliver(ctx context.Context, table string, entries []bulk.Entry, 
 				last = failure{status: r.Status, index: e.Index, id: e.ID, reason: r.Type + ": " + r.Reason}
 				continue
 			case outcomeDeadLetter:
-				if s.retryMappingRace(attempt, r) {
+				if s.retryMappingRace(races[p], attempt, r) {
+					races[p]++
 					// A first-mapping race: the field's mapping exists now,
 					// so the same document is accepted on the next send.
 					s.pinConflict(ctx, e.Index, r.Reason)
