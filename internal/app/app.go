@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ddbsync/ddbsync/internal/config"
 	"github.com/ddbsync/ddbsync/internal/metrics"
+	"github.com/ddbsync/ddbsync/internal/source/stream"
 )
 
 // Options are the process-level settings from the command line.
@@ -122,13 +124,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			local := envLocal || t.LocalARN() // DynamoDB Local's ARNs: address the table by name
 			var info tableInfo
 			err := startupWait(ctx, o.StartupTimeout, waits, o.Logger, "dynamodb (table "+t.TableName+")", func(ctx context.Context) (err error) {
-				info, err = describeTable(ctx, ddb, t, t.Stream != nil, local)
+				info, err = describeTable(ctx, ddb, t, local)
 				return err
 			})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
-			checkStreamView(o.Logger.With("pipeline", p.Name), p, info)
+			if err := checkStartStream(ctx, store, p, t, info); err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
 			ref := t.TableARN
 			if local {
 				ref = info.Name
@@ -145,6 +149,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
+			cur := &currentStream{}
 			guard := &indexGuard{table: info.Name, watches: watches, m: streamMetrics, log: o.Logger.With("pipeline", p.Name), every: indexCheckEvery}
 			runs = append(runs, &tableRun{sweeper: sweeper, floor: floor, guard: guard,
 				cfg: t, info: info, ddb: ddb, streams: streams, s3: tableS3, store: store,
@@ -152,13 +157,14 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				log:  o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 				skipOldImages: !needsOldImages(p, info), progress: progress, view: o.Progress,
+				pipeline: p, current: cur, streamOpts: stream.Options{Progress: progress, PollMax: pollMax(t)},
 			})
 			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
 			if !local {
 				w.settle = awsSettle
 			}
 			if t.Stream != nil {
-				w.streamARN = info.StreamARN
+				w.stream = cur
 			}
 			cu.add(w)
 		}
@@ -169,6 +175,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	g, gctx := errgroup.WithContext(runCtx)
+	var stopped stoppedTables
 	for _, r := range runs {
 		if r.cfg.Export != nil || r.cfg.Scan != nil {
 			progress.Phase(r.info.Name, metrics.PhaseBackfill)
@@ -177,6 +184,15 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			err := r.run(gctx)
 			if err == nil && r.cfg.Stream == nil && gctx.Err() == nil {
 				progress.Phase(r.info.Name, metrics.PhaseDone)
+			}
+			var ts *TableStoppedError
+			if errors.As(err, &ts) && !o.UntilCaughtUp {
+				// This table cannot go on; the others do (--until-caught-up
+				// cannot succeed without it, so there it ends the run).
+				o.Logger.Error("TABLE STOPPED: the table is no longer replicated; the other tables go on", "table", r.info.Name, "err", err)
+				health.Block(r.info.Name, "stopped: "+err.Error())
+				stopped.add(err)
+				return nil
 			}
 			return err
 		})
@@ -189,7 +205,29 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return stopped.err()
+}
+
+// stoppedTables collects the tables that stopped alone (TableStoppedError):
+// the run's error once every table has ended.
+type stoppedTables struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (s *stoppedTables) add(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+}
+
+func (s *stoppedTables) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(s.errs...)
 }
 
 // stallAfter is how long a batch may wait for the sink before /readyz

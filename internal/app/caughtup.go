@@ -57,12 +57,12 @@ func (f fanout) Refresh(ctx context.Context) error {
 
 // watchedTable is what the caught-up check needs of one running table.
 type watchedTable struct {
-	name      string
-	streams   stream.API
-	streamARN string // "" without a stream block
-	store     checkpoint.Store
-	sink      refresher
-	pipeline  string // one sink set per pipeline: refreshed once
+	name     string
+	streams  stream.API
+	stream   *currentStream // nil without a stream block
+	store    checkpoint.Store
+	sink     refresher
+	pipeline string // one sink set per pipeline: refreshed once
 	// settle is added to the moment: on AWS a write's stream record may
 	// appear a moment after the write returned (0 on DynamoDB Local,
 	// which writes it with the item).
@@ -165,14 +165,14 @@ func (c *caughtUp) checkTable(ctx context.Context, t watchedTable, at time.Time)
 	}
 	at = at.Add(t.settle)
 	var listed []metrics.ListedShard
-	if t.streamARN != "" && c.progress.PhaseOf(t.name) == metrics.PhaseStream {
+	if arn := t.stream.get(); arn != "" && c.progress.PhaseOf(t.name) == metrics.PhaseStream {
 		// The shards already read first: a fresh listing (a DescribeStream
 		// call) only when they are all past the moment.
 		if ok, behind := c.progress.CaughtUp(t.name, at, c.progress.Known(t.name)); !ok {
 			return false, behind, nil
 		}
 		var err error
-		listed, err = stream.Listing(ctx, t.streams, t.store, stream.Table{Name: t.name, StreamARN: t.streamARN}, c.log)
+		listed, err = stream.Listing(ctx, t.streams, t.store, stream.Table{Name: t.name, StreamARN: arn}, c.log)
 		if err != nil {
 			return false, nil, fmt.Errorf("list shards of table %s: %w", t.name, err)
 		}

@@ -1,7 +1,7 @@
 package app
 
 import (
-	"log/slog"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -9,14 +9,22 @@ import (
 	"github.com/ddbsync/ddbsync/internal/config"
 )
 
-// checkStreamView logs, at start, what the table's real stream view type
-// cannot support: placement expressions (index, document_id, routing) that
-// read non-key attributes need the old image (DESIGN §2.11). Without it a
-// REMOVE cannot be placed (it is dead-lettered) and a change of such an
-// attribute leaves the old copy behind. It returns what it logged, for tests.
-func checkStreamView(log *slog.Logger, p *config.Pipeline, info tableInfo) []string {
-	if info.ViewType == "" || info.ViewType == types.StreamViewTypeNewAndOldImages {
+// streamViewProblem says why the table's stream view cannot keep the index
+// equal to the table, or returns nil. KEYS_ONLY and OLD_IMAGE carry no new
+// images. NEW_IMAGE carries no old images, which the configuration needs
+// when a sink places documents by non-key attributes (index, document_id,
+// routing: DESIGN §2.11 — a REMOVE could not be placed and a change of such
+// an attribute would leave the old copy behind) or when view_on_remove is
+// OLD_IMAGE. A view type cannot be changed in place, so the message says to
+// disable the stream and enable it again.
+func streamViewProblem(p *config.Pipeline, t config.Table, info tableInfo) error {
+	const fix = "a stream's view type cannot be changed: disable the stream and enable it again with StreamViewType=NEW_AND_OLD_IMAGES"
+	switch info.ViewType {
+	case types.StreamViewTypeNewAndOldImages:
 		return nil
+	case types.StreamViewTypeNewImage:
+	default:
+		return fmt.Errorf("table %s has stream view type %s, which carries no new item images: the stream view type must be NEW_IMAGE or NEW_AND_OLD_IMAGES (%s)", info.Name, info.ViewType, fix)
 	}
 	var need []string
 	for _, s := range p.Sinks {
@@ -27,14 +35,15 @@ func checkStreamView(log *slog.Logger, p *config.Pipeline, info tableInfo) []str
 			need = append(need, fp.Field+" "+fp.Pointer)
 		}
 	}
+	if t.Stream != nil && t.Stream.ViewOnRemove == config.ViewOldImage {
+		need = append(need, "view_on_remove OLD_IMAGE")
+	}
 	if len(need) == 0 {
 		return nil
 	}
-	log.Error("the table's stream has no old images, but the sink places documents by non-key attributes: deletes of such "+
-		"documents cannot be placed (they go to the dead-letter queue) and a change of these attributes leaves the old copy "+
-		"behind; enable the stream with view type NEW_AND_OLD_IMAGES (a view type cannot be changed: disable the stream and enable it again)",
-		"table", info.Name, "view_type", string(info.ViewType), "reads", strings.Join(need, ", "))
-	return need
+	return fmt.Errorf("the table's stream has no old images: table %s has stream view type %s, but the pipeline needs old images (%s): deletes of such "+
+		"documents could not be placed and a change of these attributes would leave the old copy behind; %s",
+		info.Name, info.ViewType, strings.Join(need, ", "), fix)
 }
 
 // needsOldImages reports whether a sink of p places documents by non-key

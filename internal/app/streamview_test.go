@@ -1,9 +1,6 @@
 package app
 
 import (
-	"bytes"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -14,7 +11,7 @@ import (
 	"github.com/ddbsync/ddbsync/internal/expr"
 )
 
-func TestCheckStreamView(t *testing.T) {
+func TestStreamViewProblem(t *testing.T) {
 	sinkWith := func(routing string) *config.Pipeline {
 		o := &config.OpenSearch{Index: expr.MustParse("i"), DocumentID: expr.MustParse(config.DefaultDocumentID)}
 		if routing != "" {
@@ -23,28 +20,33 @@ func TestCheckStreamView(t *testing.T) {
 		return &config.Pipeline{Name: "p", Sinks: []config.Sink{{OpenSearch: o}}}
 	}
 	key := ddbjson.Key{Partition: "pk", Sort: "sk"}
+	plain := config.Table{Stream: &config.Stream{ViewOnRemove: config.ViewNewImage}}
+	oldOnRemove := config.Table{Stream: &config.Stream{ViewOnRemove: config.ViewOldImage}}
 	tests := []struct {
-		name    string
-		p       *config.Pipeline
-		view    types.StreamViewType
-		wantLog bool
+		name  string
+		p     *config.Pipeline
+		t     config.Table
+		view  types.StreamViewType
+		wants []string // in the error; nil: no error
 	}{
-		{"non-key routing, NEW_IMAGE", sinkWith("${/tenant}"), types.StreamViewTypeNewImage, true},
-		{"non-key routing, NEW_AND_OLD_IMAGES", sinkWith("${/tenant}"), types.StreamViewTypeNewAndOldImages, false},
-		{"key routing, NEW_IMAGE", sinkWith("${/sk}"), types.StreamViewTypeNewImage, false},
-		{"no routing, NEW_IMAGE", sinkWith(""), types.StreamViewTypeNewImage, false},
-		{"no stream", sinkWith("${/tenant}"), "", false},
+		{"non-key routing, NEW_IMAGE", sinkWith("${/tenant}"), plain, types.StreamViewTypeNewImage, []string{"routing /tenant", "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "orders"}},
+		{"non-key routing, NEW_AND_OLD_IMAGES", sinkWith("${/tenant}"), plain, types.StreamViewTypeNewAndOldImages, nil},
+		{"key routing, NEW_IMAGE", sinkWith("${/sk}"), plain, types.StreamViewTypeNewImage, nil},
+		{"no routing, NEW_IMAGE", sinkWith(""), plain, types.StreamViewTypeNewImage, nil},
+		{"view_on_remove OLD_IMAGE, NEW_IMAGE", sinkWith(""), oldOnRemove, types.StreamViewTypeNewImage, []string{"view_on_remove OLD_IMAGE"}},
+		{"KEYS_ONLY", sinkWith(""), plain, types.StreamViewTypeKeysOnly, []string{"KEYS_ONLY", "NEW_AND_OLD_IMAGES", "disable the stream and enable it again"}},
+		{"OLD_IMAGE", sinkWith(""), plain, types.StreamViewTypeOldImage, []string{"OLD_IMAGE", "no new item images"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			log := slog.New(slog.NewTextHandler(io.MultiWriter(&buf), nil))
-			got := checkStreamView(log, tt.p, tableInfo{Name: "orders", Key: key, ViewType: tt.view})
-			if (len(got) > 0) != tt.wantLog || (buf.Len() > 0) != tt.wantLog {
-				t.Fatalf("logged %q (reads %v), want a log: %v", buf.String(), got, tt.wantLog)
+			err := streamViewProblem(tt.p, tt.t, tableInfo{Name: "orders", Key: key, ViewType: tt.view, StreamEnabled: true})
+			if (err != nil) != (tt.wants != nil) {
+				t.Fatalf("got %v, want an error: %v", err, tt.wants != nil)
 			}
-			if tt.wantLog && !strings.Contains(buf.String(), "NEW_AND_OLD_IMAGES") {
-				t.Errorf("log does not say which view is needed: %s", buf.String())
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
 			}
 		})
 	}

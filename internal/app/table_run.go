@@ -47,6 +47,12 @@ type tableRun struct {
 	view          ProgressView      // a terminal progress bar (nil: none)
 
 	guard *indexGuard // nil: indices are not watched
+
+	pipeline   *config.Pipeline // the table's pipeline (its sinks decide which stream views work)
+	streamOpts stream.Options
+	current    *currentStream // the stream read now
+	recheck    time.Duration  // how often a table without a usable stream is described (0: tableRecheck)
+	tables     TableAPI       // DescribeTable for the stream phase (nil: ddb)
 }
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
@@ -138,14 +144,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	if ctx.Err() != nil || t.cfg.Stream == nil {
 		return nil
 	}
-	src := stream.New(t.streams, t.store, stream.Table{
-		Name: t.info.Name, StreamARN: t.info.StreamARN, Key: t.info.Key,
-		StartPosition: t.cfg.Stream.StartPosition, ViewOnRemove: t.cfg.Stream.ViewOnRemove,
-		KeepTTLDeletes: t.cfg.Stream.TTLDeletes == config.TTLKeep, Cutoff: cutoff, Generation: gen,
-		SkipOldImages: t.skipOldImages,
-		Floor:         t.floor,
-	}, t.log, t.m, t.health, stream.Options{Progress: t.progress, PollMax: t.cfg.Stream.PollInterval})
-	return src.Run(ctx, t.sink.Write)
+	return t.streamPhase(ctx, cutoff, gen)
 }
 
 // reporter returns a progress callback that updates the gauges, the live

@@ -189,7 +189,7 @@ func (d *decoder) stream(parent *block) *Stream {
 	n, path, line := parent.child("stream")
 	s := newStream()
 	s.Line = line
-	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap", "poll_interval"}, nil)
+	b := d.block(n, path, line, []string{"start_position", "view_on_remove", "ttl_deletes", "on_gap", "poll_interval", "table_deleted_wait"}, nil)
 	if b == nil {
 		return s
 	}
@@ -198,6 +198,7 @@ func (d *decoder) stream(parent *block) *Stream {
 	b.enum("ttl_deletes", &s.TTLDeletes, TTLDelete, TTLKeep)
 	b.enum("on_gap", &s.OnGap, OnGapStop, OnGapRebackfill)
 	b.duration("poll_interval", &s.PollInterval, 0)
+	b.duration("table_deleted_wait", &s.TableDeletedWait, 0)
 	return s
 }
 

@@ -22,8 +22,13 @@ const (
 	// per shard; MaxPollInterval stays well below the liveness probe's
 	// silence bound.
 	DefaultPollInterval = 250 * time.Millisecond
-	MinPollInterval     = 200 * time.Millisecond
-	MaxPollInterval     = time.Minute
+	// DefaultTableDeletedWait is stream.table_deleted_wait: long enough for
+	// a re-create by infrastructure code (a replaced CloudFormation or
+	// Terraform resource), short enough that a table deleted for good is
+	// reported within minutes.
+	DefaultTableDeletedWait = 5 * time.Minute
+	MinPollInterval         = 200 * time.Millisecond
+	MaxPollInterval         = time.Minute
 
 	// DefaultShardAcknowledgmentTimeout and DefaultS3DataFileAcknowledgmentTimeout
 	// are Data Prepper's.
@@ -69,7 +74,7 @@ func newSource() Source {
 func newTable() Table { return Table{Overlap: DefaultOverlap} }
 
 func newStream() *Stream {
-	return &Stream{StartPosition: StartLatest, ViewOnRemove: ViewNewImage, TTLDeletes: TTLDelete, OnGap: OnGapStop, PollInterval: DefaultPollInterval}
+	return &Stream{StartPosition: StartLatest, ViewOnRemove: ViewNewImage, TTLDeletes: TTLDelete, OnGap: OnGapStop, PollInterval: DefaultPollInterval, TableDeletedWait: DefaultTableDeletedWait}
 }
 
 func newScan() *Scan { return &Scan{Segments: DefaultScanSegments, PageSize: DefaultScanPageSize} }

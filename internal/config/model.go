@@ -98,7 +98,12 @@ type Stream struct {
 	// DefaultPollInterval); a shard that just returned records is read again
 	// at once (at most 5 calls/s). ddbsync extension.
 	PollInterval time.Duration
-	Line         int
+	// TableDeletedWait is how long a deleted table is waited for to be
+	// created again (then its new stream is a replaced stream, handled by
+	// OnGap) before the table stops (default DefaultTableDeletedWait).
+	// ddbsync extension.
+	TableDeletedWait time.Duration
+	Line             int
 }
 
 // AWS is an `aws` block (source or sink).

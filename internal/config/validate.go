@@ -139,6 +139,7 @@ func (v *validator) table(tp string, t *Table, tables map[string]string) (arn, b
 	if s := t.Stream; s != nil {
 		v.positive(tp+".stream.poll_interval", s.PollInterval >= MinPollInterval && s.PollInterval <= MaxPollInterval, fmtDuration(s.PollInterval),
 			"200ms to 1m (DynamoDB Streams allows 5 GetRecords calls per second per shard)")
+		v.positive(tp+".stream.table_deleted_wait", s.TableDeletedWait >= 1e9, fmtDuration(s.TableDeletedWait), "at least 1s")
 	}
 	if t.Export != nil && !v.bad(tp+".export") {
 		v.export(tp+".export", t.Export, a, ok)

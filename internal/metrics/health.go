@@ -17,6 +17,7 @@ type Health struct {
 	gaps    map[string]string    // key → description
 	dead    map[string]deadCount // table → documents dead-lettered by this process
 	pending map[string]time.Time // partition → when its current batch was handed to the sink
+	blocked map[string]string    // table → why it cannot go on now (waiting for a stream, stopped)
 }
 
 // NewHealth returns a Health that reports a partition as stalled when its
@@ -50,6 +51,24 @@ func (h *Health) ClearGap(key string) {
 	h.mu.Unlock()
 }
 
+// Block records why a table cannot go on (it waits for a stream to be
+// enabled, or it stopped); readiness stays false until Unblock.
+func (h *Health) Block(table, why string) {
+	h.mu.Lock()
+	if h.blocked == nil {
+		h.blocked = map[string]string{}
+	}
+	h.blocked[table] = why
+	h.mu.Unlock()
+}
+
+// Unblock clears what Block recorded for table.
+func (h *Health) Unblock(table string) {
+	h.mu.Lock()
+	delete(h.blocked, table)
+	h.mu.Unlock()
+}
+
 // Pending marks a partition's batch as handed to the sink.
 func (h *Health) Pending(partition string) {
 	h.mu.Lock()
@@ -76,6 +95,9 @@ func (h *Health) Ready() (bool, []string) {
 	}
 	for _, g := range h.gaps {
 		why = append(why, "gap: "+g)
+	}
+	for table, b := range h.blocked {
+		why = append(why, fmt.Sprintf("table %s: %s", table, b))
 	}
 	for table, d := range h.dead {
 		why = append(why, fmt.Sprintf("degraded: %d document(s) of table %s dead-lettered to %s (fix them, then replay with ddbsync redrive)", d.n, table, d.file))

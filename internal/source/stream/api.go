@@ -37,6 +37,12 @@ type GapError struct {
 	Shard  string
 	Reason string
 	Err    error
+	// StreamGone says the whole stream is gone (DescribeStream answers
+	// ResourceNotFoundException): its table may have another stream now.
+	StreamGone bool
+	// Replaced says the table has another stream than the one whose
+	// state was kept (see Replaced).
+	Replaced bool
 }
 
 func (e *GapError) Error() string {
@@ -48,6 +54,19 @@ func (e *GapError) Error() string {
 }
 
 func (e *GapError) Unwrap() error { return e.Err }
+
+// EndedError reports that the stream was disabled (turned off, or its
+// table deleted) and every record it held is applied and checkpointed:
+// nothing more will come from it. What follows — waiting for a new stream,
+// a replaced stream's gap, a deleted table — is the caller's to decide.
+type EndedError struct {
+	Table     string
+	StreamARN string
+}
+
+func (e *EndedError) Error() string {
+	return fmt.Sprintf("the stream %s of table %s is disabled and fully applied", e.StreamARN, e.Table)
+}
 
 // errorClass says how the reader reacts to a failed call.
 type errorClass uint8

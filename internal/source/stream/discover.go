@@ -23,12 +23,22 @@ type shardInfo struct {
 
 // listShards returns every shard of the stream, paging DescribeStream.
 func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
+	shards, _, err := s.listStream(ctx)
+	return shards, err
+}
+
+// listStream returns every shard of the stream and whether the stream is
+// disabled (DISABLING or DISABLED: the stream was turned off or its table
+// deleted). A disabled stream's shards are closed and stay readable for
+// 24 hours: they are drained like any others.
+func (s *Source) listStream(ctx context.Context) ([]shardInfo, bool, error) {
 	var out []shardInfo
+	disabled := false
 	var start *string
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxDescribePages {
-			return nil, fmt.Errorf("describe stream %s: more than %d pages", s.table.StreamARN, maxDescribePages)
+			return nil, false, fmt.Errorf("describe stream %s: more than %d pages", s.table.StreamARN, maxDescribePages)
 		}
 		resp, err := retryCall(ctx, s, "describe stream", func() (*dynamodbstreams.DescribeStreamOutput, error) {
 			cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -39,16 +49,17 @@ func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
 		})
 		if err != nil {
 			if classify(err) == classMissing {
-				return nil, &GapError{Table: s.table.Name, Shard: "-", Reason: "the stream no longer exists", Err: err}
+				s.m.Gaps.WithLabelValues(s.table.Name, "stream_missing").Inc()
+				return nil, false, &GapError{Table: s.table.Name, Shard: "-", Reason: "the stream " + s.table.StreamARN + " no longer exists", Err: err, StreamGone: true}
 			}
-			return nil, fmt.Errorf("describe stream %s: %w", s.table.StreamARN, err)
+			return nil, false, fmt.Errorf("describe stream %s: %w", s.table.StreamARN, err)
 		}
 		d := resp.StreamDescription
 		if d == nil {
-			return nil, fmt.Errorf("describe stream %s: empty description", s.table.StreamARN)
+			return nil, false, fmt.Errorf("describe stream %s: empty description", s.table.StreamARN)
 		}
 		if d.StreamStatus == types.StreamStatusDisabled || d.StreamStatus == types.StreamStatusDisabling {
-			return nil, &GapError{Table: s.table.Name, Shard: "-", Reason: "the stream is " + string(d.StreamStatus)}
+			disabled = true
 		}
 		for _, sh := range d.Shards {
 			id := aws.ToString(sh.ShardId)
@@ -65,7 +76,7 @@ func (s *Source) listShards(ctx context.Context) ([]shardInfo, error) {
 		}
 		next := d.LastEvaluatedShardId
 		if next == nil || (start != nil && *next == *start) {
-			return out, nil
+			return out, disabled, nil
 		}
 		start = next
 	}

@@ -40,6 +40,7 @@ type fakeStreams struct {
 	// unlistOnTrim hides a shard at its first trimmed GetRecords answer.
 	unlisted, unlistOnTrim map[string]bool
 	calls                  []string // GetShardIterator calls: "shard type seq"
+	disabled               bool     // DescribeStream answers DISABLED
 	trimAnswers            int      // TrimmedDataAccessException answers given
 }
 
@@ -86,6 +87,9 @@ func (f *fakeStreams) DescribeStream(_ context.Context, in *dynamodbstreams.Desc
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d := &types.StreamDescription{StreamStatus: types.StreamStatusEnabled}
+	if f.disabled {
+		d.StreamStatus = types.StreamStatusDisabled
+	}
 	for _, s := range f.shards {
 		if f.unlisted[s.id] {
 			continue

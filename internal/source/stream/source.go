@@ -143,8 +143,11 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	var from int64
 	{
 		if arn := meta.Meta["stream_arn"]; arn != s.table.StreamARN {
+			// The caller resolves the recorded stream first (it is drained
+			// before a replacement is judged); this guards the rule that one
+			// stream's checkpoints are never applied to another.
 			s.m.Gaps.WithLabelValues(s.table.Name, "stream_replaced").Inc()
-			return &GapError{Table: s.table.Name, Shard: "-", Reason: fmt.Sprintf("the table's stream changed from %s to %s (was it disabled and enabled?); records in between are lost", arn, s.table.StreamARN)}
+			return Replaced(s.table.Name, arn, s.table.StreamARN)
 		}
 		if from, err = strconv.ParseInt(meta.Meta["from"], 10, 64); err != nil {
 			return fmt.Errorf("checkpoint %s: bad from %q", s.table.metaKey(), meta.Meta["from"])
@@ -185,7 +188,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	var fastUntil time.Time
 	err := func() error {
 		for {
-			shards, err := s.listShards(gctx)
+			shards, disabled, err := s.listStream(gctx)
 			if err != nil {
 				return err
 			}
@@ -240,6 +243,10 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 					return err
 				}
 				first = false
+			}
+			if disabled && len(running) == 0 && allDone(shards, status) {
+				s.log.Info("stream disabled and drained", "stream", s.table.StreamARN, "shards", len(shards))
+				return &EndedError{Table: s.table.Name, StreamARN: s.table.StreamARN}
 			}
 			wait := s.opts.ListEvery
 			if s.opts.Now().Before(fastUntil) {
@@ -360,6 +367,17 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// allDone reports whether every listed shard is done (drained here, or by
+// another node, or before this start).
+func allDone(shards []shardInfo, status map[string]shardStatus) bool {
+	for _, sh := range shards {
+		if status[sh.ID] != statusDone {
+			return false
+		}
+	}
+	return true
+}
 
 // decide returns the progress to start a shard from, nil to wait, or a
 // *GapError when the shard's parent was lost before it was drained.
