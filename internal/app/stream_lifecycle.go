@@ -65,20 +65,24 @@ func (c *currentStream) get() string {
 	return c.arn
 }
 
-// streamPhase reads the table's stream until ctx ends (nil), the stream is
-// replaced or lost (a *stream.GapError), or the table stops.
-func (t *tableRun) streamPhase(ctx context.Context, cutoff, gen int64) error {
+// streamToFollow returns the stream whose changes follow the backfill about
+// to start (or resumed): the recorded one, else the table's current stream
+// (waiting while it has none), recorded now so that a restart or another
+// node follows the same one. "" means ctx ended first.
+func (t *tableRun) streamToFollow(ctx context.Context) (string, error) {
 	arn, found, err := stream.Recorded(ctx, t.store, t.info.Name)
-	if err != nil {
-		return err
+	if err != nil || found {
+		return arn, err
 	}
-	if !found {
-		// No stream state (first start, or a re-backfill forgot it): the
-		// table's current stream, waiting while it has none.
-		if arn, err = t.awaitStream(ctx, ""); err != nil || arn == "" {
-			return err
-		}
+	if arn, err = t.awaitStream(ctx, ""); err != nil || arn == "" {
+		return "", err
 	}
+	return stream.Follow(ctx, t.store, t.info.Name, arn)
+}
+
+// streamPhase reads the stream arn (streamToFollow) until ctx ends (nil),
+// the stream is replaced or lost (a *stream.GapError), or the table stops.
+func (t *tableRun) streamPhase(ctx context.Context, arn string, cutoff, gen int64) error {
 	t.current.set(arn)
 	src := stream.New(t.streams, t.store, stream.Table{
 		Name: t.info.Name, StreamARN: arn, Key: t.info.Key,
@@ -87,7 +91,7 @@ func (t *tableRun) streamPhase(ctx context.Context, cutoff, gen int64) error {
 		SkipOldImages: t.skipOldImages,
 		Floor:         t.floor,
 	}, t.log, t.m, t.health, t.streamOpts)
-	err = src.Run(ctx, t.sink.Write)
+	err := src.Run(ctx, t.sink.Write)
 	var ended *stream.EndedError
 	var gap *stream.GapError
 	switch {

@@ -111,6 +111,14 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	if err != nil {
 		return err
 	}
+	// The stream to follow is fixed before the backfill begins: changes
+	// after the backfill's start are in it.
+	arn := ""
+	if t.cfg.Stream != nil {
+		if arn, err = t.streamToFollow(ctx); err != nil || arn == "" {
+			return err
+		}
+	}
 	bt := backfill.Table{Name: t.info.Name, Key: t.info.Key, Overlap: t.cfg.Overlap, Generation: gen}
 	switch {
 	case t.cfg.Export != nil:
@@ -144,7 +152,7 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	if ctx.Err() != nil || t.cfg.Stream == nil {
 		return nil
 	}
-	return t.streamPhase(ctx, cutoff, gen)
+	return t.streamPhase(ctx, arn, cutoff, gen)
 }
 
 // reporter returns a progress callback that updates the gauges, the live

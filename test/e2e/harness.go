@@ -152,13 +152,16 @@ func New(tb testing.TB, o Options, suiteSeed uint64) *Harness {
 		}
 		h.Dir, h.owned = dir, true
 	}
-	h.createTable(o.View)
+	h.CreateTable(o.View)
 	tb.Logf("harness: table %s, namespace %s/%s, dir %s, seed %d", h.Table, h.NS.AccessKey, h.NS.Region, h.Dir, h.Seed)
 	tb.Cleanup(h.cleanup)
 	return h
 }
 
-func (h *Harness) createTable(view types.StreamViewType) {
+// CreateTable creates the harness table with a stream of view type view
+// (default NEW_AND_OLD_IMAGES; "none": no stream): New calls it, a test
+// may again after deleting the table.
+func (h *Harness) CreateTable(view types.StreamViewType) {
 	h.TB.Helper()
 	s := h.Schema
 	in := &dynamodb.CreateTableInput{

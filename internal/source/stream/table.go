@@ -33,4 +33,5 @@ type Table struct {
 
 // storeKey prefixes.
 func (t *Table) metaKey() string              { return "stream/" + t.Name + "/meta" }
+func (t *Table) followKey() string            { return "stream/" + t.Name + "/follow" }
 func (t *Table) shardKey(shard string) string { return "stream/" + t.Name + "/shard/" + shard }

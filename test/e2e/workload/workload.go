@@ -291,7 +291,14 @@ func (w *Workload) do(ctx context.Context, what string, f func(ctx context.Conte
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err = f(ctx); err == nil {
+		// A request in flight is not cancelled by Stop: a cancelled request
+		// may still be applied by the server after Stop returned, and a test
+		// that changes the table's stream right after Stop must know that
+		// every write happened before.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = f(rctx)
+		cancel()
+		if err == nil {
 			w.written.Add(1)
 			return nil
 		}
