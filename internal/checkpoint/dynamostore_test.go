@@ -160,6 +160,40 @@ func TestLeaseStateMachine(t *testing.T) {
 	}
 }
 
+// TestUnansweredRenewalDropsTheLeaseBeforeItExpires: a table that never
+// answers (a black-holed connection) must not hold the heartbeat: the
+// renewal gives up at ⅔ of the lease timeout and the partition stops
+// before another node may take it.
+func TestUnansweredRenewalDropsTheLeaseBeforeItExpires(t *testing.T) {
+	const timeout = 1500 * time.Millisecond // the drop is due at 1 s: half a second of slack for a busy machine
+	db := checkpointtest.NewFakeDynamo()
+	a := NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: "a", LeaseTimeout: timeout})
+	start := time.Now()
+	lctx := mustAcquire(t, a, shard)
+	db.SetStall(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Beat(context.Background())
+	}()
+	select {
+	case <-lctx.Done():
+	case <-time.After(5 * timeout):
+		t.Fatal("the lease was not dropped while the table did not answer")
+	}
+	if took := time.Since(start); took >= timeout {
+		t.Fatalf("dropped after %s, at or past the lease's expiry (%s)", took, timeout)
+	}
+	if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+		t.Fatalf("cause %v", context.Cause(lctx))
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * timeout):
+		t.Fatal("the heartbeat still waits for an unanswered call")
+	}
+}
+
 func mustAcquire(t *testing.T, s *DynamoStore, key string) context.Context {
 	t.Helper()
 	lctx, _, _, err := s.Acquire(context.Background(), key)
