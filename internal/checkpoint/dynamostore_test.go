@@ -151,6 +151,49 @@ func TestLeaseStateMachine(t *testing.T) {
 				t.Fatalf("cause %v", context.Cause(lctx))
 			}
 		}},
+		{"a batch acknowledged after the lease was lost is not saved over the new owner's completion", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(testTimeout + time.Millisecond) // a is cut off: b takes over and finishes the shard
+			mustAcquire(t, b, shard)
+			if err := b.Complete(ctx, shard, Progress{Sequence: "300"}); err != nil {
+				t.Fatal(err)
+			}
+			a.Beat(ctx) // a learns it lost the lease
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("late save of the old owner: %v, want ErrLeaseLost", err)
+			}
+			if got, _, _ := b.Get(ctx, shard); got.Sequence != "300" || !got.Done {
+				t.Fatalf("the old owner moved the checkpoint: %+v", got)
+			}
+		}},
+		{"a lease dropped while cut off is not written back without a lease", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			lctx := mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
+				t.Fatal(err)
+			}
+			db := a.api.(*checkpointtest.FakeDynamo)
+			db.SetFail(errors.New("connection refused"))
+			clock.Add(testTimeout * 2 / 3)
+			a.Beat(ctx) // drops the lease itself
+			if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+				t.Fatalf("cause %v", context.Cause(lctx))
+			}
+			db.SetFail(nil) // back before the lease expired: the record still names a
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("save after the drop: %v, want ErrLeaseLost", err)
+			}
+			if got, _, _ := a.Get(ctx, shard); got.Sequence != "100" {
+				t.Fatalf("the dropped lease's checkpoint moved: %+v", got)
+			}
+			clock.Add(testTimeout)
+			mustAcquire(t, a, shard) // taken again: its checkpoints count again
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); err != nil {
+				t.Fatalf("save after taking the lease again: %v", err)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
