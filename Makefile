@@ -58,7 +58,7 @@ include test/stack/stack.mk
 .PHONY: test-faults
 test-faults: build ## full fault-injection suite against the local stack (brings it up; restarts its OpenSearch once)
 	bash test/stack/stack-up.sh
-	bash test/faults/toxiproxy.sh >/dev/null
+	bash test/e2e/toxiproxy.sh >/dev/null
 	bash -c '. test/stack/env.sh && DDBSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -tags integration -count=1 -timeout 60m -v ./test/faults/' # env.sh needs bash
 
 # Compatibility suite (test/compat, issue 12): the core end-to-end scenarios against OpenSearch 2.19

@@ -62,9 +62,13 @@ func kind(key string) string {
 }
 
 // expiresWhenDone reports whether a finished record may expire by TTL: a
-// shard, an export data file or a scan segment. Table-level records (a
-// backfill that is done, the stream start, generation, floor) never do.
-func expiresWhenDone(key string) bool {
+// partition's. Table-level records (a backfill that is done, the stream
+// start, generation, floor) never do.
+func expiresWhenDone(key string) bool { return isPartition(key) }
+
+// isPartition reports whether key names a partition — a shard, an export
+// data file or a scan segment — rather than a table-level record.
+func isPartition(key string) bool {
 	parts := strings.SplitN(key, "/", 4)
 	return len(parts) == 4 && (parts[2] == "shard" || parts[2] == "export" || parts[2] == "scan")
 }

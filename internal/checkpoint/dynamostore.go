@@ -51,8 +51,12 @@ type DynamoStore struct {
 	log      *slog.Logger
 	m        *metrics.Leases
 
-	mu    sync.Mutex
-	held  map[string]*lease
+	mu   sync.Mutex
+	held map[string]*lease
+	// gone holds the partitions whose leases this node lost and has not
+	// taken again: their checkpoints are refused (ErrLeaseLost), never
+	// written as a record without a lease.
+	gone  map[string]bool
 	nodes int // live nodes at the last heartbeat
 }
 
@@ -83,7 +87,7 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	}
 	return &DynamoStore{api: api, table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
 		doneTTL: o.DoneTTL, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
-		held: map[string]*lease{}, nodes: 1}
+		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1}
 }
 
 // Node is this node's id.
@@ -170,6 +174,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 		old.cancel(ErrLeaseLost) // a second take by this node supersedes the first
 	}
 	s.held[key] = &lease{counter: r.lease + 1, renewed: now, cancel: cancel}
+	delete(s.gone, key)
 	s.mu.Unlock()
 	k := kind(key)
 	s.m.Taken.WithLabelValues(s.node, k).Inc()
@@ -203,8 +208,15 @@ func (s *DynamoStore) write(ctx context.Context, key string, p Progress, complet
 	}
 	now := s.now()
 	s.mu.Lock()
-	l := s.held[key]
+	l, gone := s.held[key], s.gone[key]
 	s.mu.Unlock()
+	if l == nil && gone {
+		// A batch acknowledged after the lease was lost (the reader was
+		// still writing it to the sink): the new owner reads it again. As a
+		// record without a lease it could be written over the new owner's
+		// progress once that one completed or released the partition.
+		return fmt.Errorf("save state %s: %w", key, ErrLeaseLost)
+	}
 	names := map[string]string{"#owner": attrOwner, "#lease": attrLease, "#expires": attrExpires, "#progress": attrProgress, "#done": attrDone}
 	vals := map[string]types.AttributeValue{":p": pv, ":done": &types.AttributeValueMemberBOOL{Value: p.Done}, ":me": str(s.node)}
 	set := []string{"#progress = :p", "#done = :done"}
@@ -256,6 +268,7 @@ func (s *DynamoStore) write(ctx context.Context, key string, p Progress, complet
 		return nil
 	case conditionFailed(err) && l != nil:
 		s.lost(key, l, "a checkpoint write found another owner")
+		s.log.Debug("checkpoint write refused: the lease is no longer this node's", "key", key, "lease", l.counter, "seq", p.Sequence)
 		return fmt.Errorf("save state %s: %w", key, ErrLeaseLost)
 	case conditionFailed(err):
 		return fmt.Errorf("save state %s: %w", key, ErrLeaseHeld)
@@ -372,6 +385,13 @@ func (s *DynamoStore) drop(key string, l *lease, cause error) bool {
 // lost drops a lease another node took (or that could not be renewed in
 // time): its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) lost(key string, l *lease, why string) {
+	if isPartition(key) {
+		s.mu.Lock()
+		if s.held[key] == l {
+			s.gone[key] = true
+		}
+		s.mu.Unlock()
+	}
 	if s.drop(key, l, ErrLeaseLost) {
 		s.m.Lost.WithLabelValues(s.node, kind(key)).Inc()
 		s.log.Warn("lease lost; stopping the partition", "key", key, "reason", why)

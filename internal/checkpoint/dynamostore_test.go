@@ -151,12 +151,89 @@ func TestLeaseStateMachine(t *testing.T) {
 				t.Fatalf("cause %v", context.Cause(lctx))
 			}
 		}},
+		{"a batch acknowledged after the lease was lost is not saved over the new owner's completion", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(testTimeout + time.Millisecond) // a is cut off: b takes over and finishes the shard
+			mustAcquire(t, b, shard)
+			if err := b.Complete(ctx, shard, Progress{Sequence: "300"}); err != nil {
+				t.Fatal(err)
+			}
+			a.Beat(ctx) // a learns it lost the lease
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("late save of the old owner: %v, want ErrLeaseLost", err)
+			}
+			if got, _, _ := b.Get(ctx, shard); got.Sequence != "300" || !got.Done {
+				t.Fatalf("the old owner moved the checkpoint: %+v", got)
+			}
+		}},
+		{"a lease dropped while cut off is not written back without a lease", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
+			lctx := mustAcquire(t, a, shard)
+			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
+				t.Fatal(err)
+			}
+			db := a.api.(*checkpointtest.FakeDynamo)
+			db.SetFail(errors.New("connection refused"))
+			clock.Add(testTimeout * 2 / 3)
+			a.Beat(ctx) // drops the lease itself
+			if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+				t.Fatalf("cause %v", context.Cause(lctx))
+			}
+			db.SetFail(nil) // back before the lease expired: the record still names a
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("save after the drop: %v, want ErrLeaseLost", err)
+			}
+			if got, _, _ := a.Get(ctx, shard); got.Sequence != "100" {
+				t.Fatalf("the dropped lease's checkpoint moved: %+v", got)
+			}
+			clock.Add(testTimeout)
+			mustAcquire(t, a, shard) // taken again: its checkpoints count again
+			if err := a.Save(ctx, shard, Progress{Sequence: "200"}); err != nil {
+				t.Fatalf("save after taking the lease again: %v", err)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, clock, n := newNodes(t, "a", "b")
 			tt.run(t, clock, n[0], n[1])
 		})
+	}
+}
+
+// TestUnansweredRenewalDropsTheLeaseBeforeItExpires: a table that never
+// answers (a black-holed connection) must not hold the heartbeat: the
+// renewal gives up at ⅔ of the lease timeout and the partition stops
+// before another node may take it.
+func TestUnansweredRenewalDropsTheLeaseBeforeItExpires(t *testing.T) {
+	const timeout = 1500 * time.Millisecond // the drop is due at 1 s: half a second of slack for a busy machine
+	db := checkpointtest.NewFakeDynamo()
+	a := NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: "a", LeaseTimeout: timeout})
+	start := time.Now()
+	lctx := mustAcquire(t, a, shard)
+	db.SetStall(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Beat(context.Background())
+	}()
+	select {
+	case <-lctx.Done():
+	case <-time.After(5 * timeout):
+		t.Fatal("the lease was not dropped while the table did not answer")
+	}
+	if took := time.Since(start); took >= timeout {
+		t.Fatalf("dropped after %s, at or past the lease's expiry (%s)", took, timeout)
+	}
+	if !errors.Is(context.Cause(lctx), ErrLeaseLost) {
+		t.Fatalf("cause %v", context.Cause(lctx))
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * timeout):
+		t.Fatal("the heartbeat still waits for an unanswered call")
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 
 // Run renews every held lease and this node's heartbeat item every third
 // of the lease timeout until ctx ends, then deletes the node item. A lease
-// whose renewal finds another owner, or that could not be renewed for a
-// whole timeout (this node is cut off, so another may have taken it), is
-// lost: its partition's context ends with ErrLeaseLost.
+// whose renewal finds another owner, or that could not be renewed for ⅔
+// of the timeout (this node is cut off, so another may take it once it
+// expires), is lost: its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) Run(ctx context.Context) error {
 	s.Beat(ctx)
 	t := time.NewTicker(s.timeout / 3)
@@ -42,14 +42,31 @@ func (s *DynamoStore) Beat(ctx context.Context) {
 	for key, l := range held {
 		s.renew(ctx, key, l)
 	}
-	if err := s.heartbeat(ctx); err != nil && ctx.Err() == nil {
+	hctx, cancel := context.WithTimeout(ctx, s.timeout/3) // an unanswered call must not delay the next renewals
+	defer cancel()
+	if err := s.heartbeat(hctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("node heartbeat failed", "err", err)
 	}
 }
 
+// renew extends one lease. The call may last only until the lease's
+// give-up point (⅔ of the timeout after its last renewal): a table that
+// does not answer (a black-holed connection holds a call forever) must not
+// keep this node believing in a lease that expires meanwhile and that
+// another node then takes.
 func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
 	now := s.now()
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	s.mu.Lock()
+	renewed := l.renewed
+	s.mu.Unlock()
+	left := renewed.Add(s.giveUp()).Sub(now)
+	if left <= 0 {
+		s.lost(key, l, fmt.Sprintf("not renewed for %s", now.Sub(renewed).Round(time.Millisecond)))
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	_, err := s.api.UpdateItem(cctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.itemKey(key),
 		UpdateExpression:          aws.String("SET #expires = :exp"),
 		ConditionExpression:       aws.String("#owner = :me AND #lease = :counter"),
@@ -66,15 +83,19 @@ func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
 	case ctx.Err() != nil:
 	default:
 		s.mu.Lock()
-		since := now.Sub(l.renewed)
+		since := s.now().Sub(l.renewed) // after the call: it may have waited until the give-up point
 		s.mu.Unlock()
-		if since >= s.timeout*2/3 { // before it expires: another node may take it then
+		if since >= s.giveUp() { // before it expires: another node may take it then
 			s.lost(key, l, fmt.Sprintf("not renewed for %s: %v", since.Round(time.Millisecond), err))
 			return
 		}
 		s.log.Warn("lease renewal failed; retrying", "key", key, "err", err)
 	}
 }
+
+// giveUp is how long after its last renewal a lease that cannot be renewed
+// is dropped: well before it expires, when another node may take it.
+func (s *DynamoStore) giveUp() time.Duration { return s.timeout * 2 / 3 }
 
 // heartbeat writes the node item and counts the nodes whose heartbeat has
 // not expired.

@@ -25,7 +25,7 @@ func NewLeases(reg prometheus.Registerer) *Leases {
 			Name: "ddbsync_leases_taken_over_total", Help: "Leases taken from another node after its lease expired (fail-over).",
 		}, labels),
 		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ddbsync_leases_lost_total", Help: "Leases this node lost: a renewal or a fenced checkpoint write found another owner, or renewals failed past the lease timeout.",
+			Name: "ddbsync_leases_lost_total", Help: "Leases this node lost: a renewal or a fenced checkpoint write found another owner, or renewals failed for 2/3 of the lease timeout.",
 		}, labels),
 	}
 	if reg != nil {

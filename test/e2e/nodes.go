@@ -18,6 +18,14 @@ import (
 // harness's cleanup stops every node.
 func (h *Harness) StartNode(name, stateDir string) *Process {
 	h.TB.Helper()
+	return h.StartNodeEnv(name, stateDir)
+}
+
+// StartNodeEnv is StartNode with variables added to this node's
+// environment only (they win over ExtraEnv), e.g. AWS endpoints through a
+// proxy of its own.
+func (h *Harness) StartNodeEnv(name, stateDir string, env ...string) *Process {
+	h.TB.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.nodeRuns++
@@ -30,7 +38,7 @@ func (h *Harness) StartNode(name, stateDir string) *Process {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := h.launch(fmt.Sprintf("node-%s-%02d.log", name, h.nodeRuns), name, stateDir, addr, []string{"DDBSYNC_NODE=" + name})
+	p := h.launch(fmt.Sprintf("node-%s-%02d.log", name, h.nodeRuns), name, stateDir, addr, append([]string{"DDBSYNC_NODE=" + name}, env...))
 	h.nodes = append(h.nodes, p)
 	return p
 }

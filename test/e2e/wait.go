@@ -112,12 +112,24 @@ func (h *Harness) Ready(timeout time.Duration) bool {
 	if h.MetricsAddr == "" {
 		h.TB.Fatal("Ready: no metrics server (call EnableMetrics before Start)")
 	}
+	return awaitReady(h.Ctx, h.MetricsAddr, timeout, h.Running)
+}
+
+// Ready polls the node's /readyz until it answers 200 (false after timeout
+// or when the process exits).
+func (p *Process) Ready(ctx context.Context, timeout time.Duration) bool {
+	return p.MetricsAddr != "" && awaitReady(ctx, p.MetricsAddr, timeout, func() bool { return !p.Exited() })
+}
+
+// awaitReady polls http://addr/readyz until it answers 200; false after
+// timeout or once running reports the process gone.
+func awaitReady(ctx context.Context, addr string, timeout time.Duration, running func() bool) bool {
 	ready := false
-	_ = Poll(h.Ctx, timeout, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		if !h.Running() {
+	_ = Poll(ctx, timeout, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if !running() {
 			return true, nil // exited: never ready
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.MetricsAddr+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
 		if err != nil {
 			return false, err
 		}

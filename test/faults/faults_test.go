@@ -175,13 +175,13 @@ func TestOpenSearch429(t *testing.T) {
 // close, and a stall, applied and removed while the workload writes.
 func TestNetworkFaultsToxiproxy(t *testing.T) {
 	s := newScenario(t, "toxiproxy", false)
-	tp := startToxiproxy(t)
+	tp := e2e.StartToxiproxy(t)
 	osURL, err := url.Parse(s.os)
 	if err != nil {
 		t.Fatal(err)
 	}
-	osProxy := tp.proxy("opensearch", osURL.Host)
-	ddbProxy := tp.proxy("streams", "127.0.0.1:"+env(t, "DDB_PORT"))
+	osProxy := tp.Proxy("opensearch", osURL.Host)
+	ddbProxy := tp.Proxy("streams", "127.0.0.1:"+env(t, "DDB_PORT"))
 	s.ExtraEnv = []string{"AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://" + ddbProxy}
 	s.writePipeline("stream:\n  start_position: TRIM_HORIZON", "connect_timeout: 2s\nsocket_timeout: 5s", "http://"+osProxy)
 	type toxic struct {
@@ -214,9 +214,9 @@ func TestNetworkFaultsToxiproxy(t *testing.T) {
 	var applied []string
 	for i, x := range toxics {
 		name := fmt.Sprintf("t%d", i)
-		tp.toxic(x.proxy, name, x.typ, x.stream, x.attrs)
+		tp.AddToxic(x.proxy, name, x.typ, x.stream, x.attrs)
 		s.sleep(x.hold)
-		tp.removeToxic(x.proxy, name)
+		tp.RemoveToxic(x.proxy, name)
 		s.requireRunning(x.typ + " on " + x.proxy)
 		applied = append(applied, x.proxy+":"+x.typ)
 		s.sleep(time.Second)

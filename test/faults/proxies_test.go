@@ -9,14 +9,10 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,103 +131,4 @@ func (p *rejectingProxy) rewrite(resp *http.Response) error {
 	resp.ContentLength = int64(len(out))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	return nil
-}
-
-// --- Toxiproxy ------------------------------------------------------------------------------
-
-// toxiproxy is a Toxiproxy server started for the scenario (stopped by its PID at the end),
-// driven through its HTTP API.
-type toxiproxy struct {
-	t   *testing.T
-	api string
-	cmd *exec.Cmd
-}
-
-// startToxiproxy installs (test/faults/toxiproxy.sh, unless $TOXIPROXY_BIN is set) and starts
-// toxiproxy-server on a free loopback port.
-func startToxiproxy(t *testing.T) *toxiproxy {
-	t.Helper()
-	bin := os.Getenv("TOXIPROXY_BIN")
-	if bin == "" {
-		out, err := exec.Command("bash", "toxiproxy.sh").Output()
-		if err != nil {
-			var stderr string
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = string(ee.Stderr)
-			}
-			t.Fatalf("install toxiproxy (test/faults/toxiproxy.sh): %v\n%s", err, stderr)
-		}
-		bin = strings.TrimSpace(string(out))
-	}
-	port := freePort(t)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "toxiproxy.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	tp := &toxiproxy{t: t, api: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // by PID: the process this test started
-		_ = cmd.Wait()
-		logf.Close()
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if st, _ := osDo(t.Context(), tp.api, "GET", "/version", nil); st == 200 {
-			return tp
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("toxiproxy not ready on %s:\n%s", tp.api, b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// proxy creates a proxy to upstream (host:port) on a free port and returns its address.
-func (tp *toxiproxy) proxy(name, upstream string) string {
-	tp.t.Helper()
-	body, _ := json.Marshal(map[string]any{"name": name, "listen": "127.0.0.1:0", "upstream": upstream, "enabled": true})
-	st, resp := osDo(tp.t.Context(), tp.api, "POST", "/proxies", body)
-	if st != 201 && st != 200 {
-		tp.t.Fatalf("toxiproxy create %s: %d %s", name, st, resp)
-	}
-	var p struct {
-		Listen string `json:"listen"`
-	}
-	if err := json.Unmarshal(resp, &p); err != nil || p.Listen == "" {
-		tp.t.Fatalf("toxiproxy create %s: %s", name, resp)
-	}
-	return p.Listen
-}
-
-// toxic adds a toxic to proxy; stream is "upstream" (client → server) or "downstream".
-func (tp *toxiproxy) toxic(proxy, name, typ, stream string, attrs map[string]any) {
-	tp.t.Helper()
-	body, _ := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "toxicity": 1.0, "attributes": attrs})
-	if st, resp := osDo(tp.t.Context(), tp.api, "POST", "/proxies/"+proxy+"/toxics", body); st != 200 {
-		tp.t.Fatalf("toxiproxy add %s to %s: %d %s", name, proxy, st, resp)
-	}
-}
-
-func (tp *toxiproxy) removeToxic(proxy, name string) {
-	tp.t.Helper()
-	if st, resp := osDo(tp.t.Context(), tp.api, "DELETE", "/proxies/"+proxy+"/toxics/"+name, nil); st != 204 && st != 200 {
-		tp.t.Fatalf("toxiproxy remove %s from %s: %d %s", name, proxy, st, resp)
-	}
-}
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

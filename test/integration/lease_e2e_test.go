@@ -4,7 +4,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	shared "github.com/ddbsync/ddbsync/test/e2e"
 	"github.com/ddbsync/ddbsync/test/e2e/workload"
@@ -53,12 +51,8 @@ func leaseOn(t *testing.T, e *e2e, tableBlock string) *leaseE2E {
 	return l
 }
 
-// leaseRow is one shard's record in the state table.
-type leaseRow struct {
-	owner    string
-	done     bool
-	progress string // the checkpoint as JSON
-}
+// leaseRow is one partition's record in the state table.
+type leaseRow = shared.LeaseRecord
 
 // shards reads every shard record of the table from the state table.
 func (l *leaseE2E) shards() map[string]leaseRow {
@@ -70,47 +64,23 @@ func (l *leaseE2E) shards() map[string]leaseRow {
 // and sub-kind ("shard", "export", "scan"), keyed by what follows.
 func (l *leaseE2E) records(kind, sub string) map[string]leaseRow {
 	l.t.Helper()
-	out := map[string]leaseRow{}
-	prefix := kind + "/" + l.table + "/" + sub + "/"
-	var start map[string]types.AttributeValue
-	for {
-		resp, err := l.h.DDB.Query(l.ctx, &dynamodb.QueryInput{
-			TableName: aws.String(l.state), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
-			KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :shard)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("e2e|" + kind + "/" + l.table), ":shard": s(prefix)},
-		})
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return out // not created yet
-		}
-		if err != nil {
-			l.t.Fatalf("query state table %s: %v", l.state, err)
-		}
-		for _, it := range resp.Items {
-			r := leaseRow{}
-			if o, ok := it["owner"].(*types.AttributeValueMemberS); ok {
-				r.owner = o.Value
-			}
-			if d, ok := it["done"].(*types.AttributeValueMemberBOOL); ok {
-				r.done = d.Value
-			}
-			if p, ok := it["progress"].(*types.AttributeValueMemberS); ok {
-				r.progress = p.Value
-			}
-			out[strings.TrimPrefix(it["sk"].(*types.AttributeValueMemberS).Value, prefix)] = r
-		}
-		if len(resp.LastEvaluatedKey) == 0 {
-			return out
-		}
-		start = resp.LastEvaluatedKey
+	rows, err := l.readRecords(kind, sub)
+	if err != nil {
+		l.t.Fatal(err)
 	}
+	return rows
+}
+
+// readRecords is records for a goroutine that must not end the test.
+func (l *leaseE2E) readRecords(kind, sub string) (map[string]leaseRow, error) {
+	return shared.LeaseRecords(l.ctx, l.h.DDB, l.state, "e2e", kind, l.table, sub)
 }
 
 // openOwnedBy lists the open shards node holds.
 func (l *leaseE2E) openOwnedBy(node string) []string {
 	var ids []string
 	for id, r := range l.shards() {
-		if !r.done && r.owner == node {
+		if !r.Done && r.Owner == node {
 			ids = append(ids, id)
 		}
 	}
@@ -128,7 +98,7 @@ func (l *leaseE2E) awaitHandOver(node string, shards []string, since time.Time, 
 		rows := l.shards()
 		for _, id := range shards {
 			r := rows[id]
-			if !r.done && (r.owner == "" || r.owner == node) {
+			if !r.Done && (r.Owner == "" || r.Owner == node) {
 				all = false
 			}
 		}
@@ -148,8 +118,8 @@ func (l *leaseE2E) awaitReading(timeout time.Duration) string {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		for _, r := range l.shards() {
-			if !r.done && r.owner != "" {
-				return r.owner
+			if !r.Done && r.Owner != "" {
+				return r.Owner
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -340,8 +310,8 @@ func TestLeaseExportSIGKILL(t *testing.T) {
 	victim := ""
 	for victim == "" {
 		for _, r := range l.records("backfill", "export") {
-			if !r.done && r.owner != "" {
-				victim = r.owner
+			if !r.Done && r.Owner != "" {
+				victim = r.Owner
 				break
 			}
 		}
@@ -355,9 +325,9 @@ func TestLeaseExportSIGKILL(t *testing.T) {
 	var orphans []string
 	midFile := false
 	for f, r := range l.records("backfill", "export") {
-		if !r.done && r.owner == victim {
+		if !r.Done && r.Owner == victim {
 			orphans = append(orphans, f)
-			midFile = midFile || strings.Contains(r.progress, `"lines":`)
+			midFile = midFile || strings.Contains(r.Progress, `"lines":`)
 		}
 	}
 	if len(orphans) == 0 {
@@ -366,7 +336,7 @@ func TestLeaseExportSIGKILL(t *testing.T) {
 	for _, f := range orphans {
 		for {
 			r := l.records("backfill", "export")[f]
-			if r.done || (r.owner != "" && r.owner != victim) {
+			if r.Done || (r.Owner != "" && r.Owner != victim) {
 				break
 			}
 			if time.Since(killedAt) > leaseTimeout+30*time.Second {

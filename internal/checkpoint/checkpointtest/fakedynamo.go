@@ -25,6 +25,7 @@ type FakeDynamo struct {
 	mu    sync.Mutex
 	items map[string]map[string]types.AttributeValue
 	fail  error // when set, every call fails with it (a cut-off node)
+	stall bool  // when set, every call waits until its context ends (a black hole)
 }
 
 // NewFakeDynamo returns an empty table keyed on pk and sk.
@@ -44,10 +45,33 @@ func fkey(item map[string]types.AttributeValue) string {
 	return item["pk"].(*types.AttributeValueMemberS).Value + "\x00" + item["sk"].(*types.AttributeValueMemberS).Value
 }
 
+// SetStall makes every later call wait until its context ends (false:
+// answer again), like a node whose connections to DynamoDB go silent.
+func (f *FakeDynamo) SetStall(stall bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stall = stall
+}
+
 func (f *FakeDynamo) check() error { return f.fail }
 
+// wait holds a call while the table is stalled, until ctx ends.
+func (f *FakeDynamo) wait(ctx context.Context) error {
+	f.mu.Lock()
+	stall := f.stall
+	f.mu.Unlock()
+	if !stall {
+		return nil
+	}
+	<-ctx.Done()
+	return fmt.Errorf("request canceled: %w", ctx.Err())
+}
+
 // GetItem implements checkpoint.DynamoAPI.
-func (f *FakeDynamo) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (f *FakeDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -57,7 +81,10 @@ func (f *FakeDynamo) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...
 }
 
 // PutItem implements checkpoint.DynamoAPI.
-func (f *FakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (f *FakeDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -72,7 +99,10 @@ func (f *FakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...
 }
 
 // UpdateItem implements checkpoint.DynamoAPI.
-func (f *FakeDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (f *FakeDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -108,7 +138,10 @@ func (f *FakeDynamo) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput,
 }
 
 // DeleteItem implements checkpoint.DynamoAPI.
-func (f *FakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (f *FakeDynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {
@@ -119,7 +152,10 @@ func (f *FakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput,
 }
 
 // Query implements checkpoint.DynamoAPI.
-func (f *FakeDynamo) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (f *FakeDynamo) Query(ctx context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(); err != nil {

@@ -273,6 +273,12 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			}
 		}
 	}()
+	if err != nil && gctx.Err() != nil {
+		// The stop (or a reader's failure, reported by g.Wait) cut a call
+		// of the listing short: a stop while DynamoDB Streams or the state
+		// table is unreachable is still a clean stop.
+		err = gctx.Err()
+	}
 	cancel() // stop the readers when the listing loop failed
 	werr := g.Wait()
 	if err == nil || err == gctx.Err() && werr != nil {

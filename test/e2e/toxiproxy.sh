@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Toxiproxy server used by the fault-injection suite (test/faults) into .cache/bin
-# with `go install` from the Go module proxy, and prints its path. Skips the build when the binary
-# there already is that version. The suite starts it on a free port and stops it by PID.
+# Installs the Toxiproxy server used by the end-to-end suites (test/faults, test/integration;
+# started by test/e2e/toxiproxy.go) into .cache/bin with `go install` from the Go module proxy,
+# and prints its path. Skips the build when the binary there already is that version. A scenario
+# starts it on a free port and stops it by PID.
 #
-#   bash test/faults/toxiproxy.sh        # → /…/.cache/bin/toxiproxy-server
+#   bash test/e2e/toxiproxy.sh           # → /…/.cache/bin/toxiproxy-server
 #
 # The version is pinned: the module proxy's version list stops at v2.5.0 (so @latest resolves
 # there), although later v2 tags resolve by name; v2.12.0 is the newest v2 release.
