@@ -167,7 +167,7 @@ func (t *tableRun) awaitStream(ctx context.Context, old string) (string, error) 
 				return "", &TableStoppedError{Table: t.info.Name, Err: fmt.Errorf(
 					"the table was created again with another key schema (%s, was %s): its documents' ids would change; replicate it to a new index with a new pipeline", keyNames(info.Key), keyNames(t.info.Key))}
 			}
-			if err := streamViewProblem(t.pipeline, t.cfg, info); err != nil {
+			if err := streamViewProblem(t.pipeline, info); err != nil {
 				return "", &TableStoppedError{Table: t.info.Name, Err: fmt.Errorf("its new stream %s cannot be used: %w", info.StreamARN, err)}
 			}
 			return info.StreamARN, nil

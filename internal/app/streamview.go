@@ -14,10 +14,10 @@ import (
 // images. NEW_IMAGE carries no old images, which the configuration needs
 // when a sink places documents by non-key attributes (index, document_id,
 // routing: DESIGN §2.11 — a REMOVE could not be placed and a change of such
-// an attribute would leave the old copy behind) or when view_on_remove is
-// OLD_IMAGE. A view type cannot be changed in place, so the message says to
+// an attribute would leave the old copy behind). view_on_remove: OLD_IMAGE
+// only chooses a delete's body, so it does not need them. A view type cannot be changed in place, so the message says to
 // disable the stream and enable it again.
-func streamViewProblem(p *config.Pipeline, t config.Table, info tableInfo) error {
+func streamViewProblem(p *config.Pipeline, info tableInfo) error {
 	const fix = "a stream's view type cannot be changed: disable the stream and enable it again with StreamViewType=NEW_AND_OLD_IMAGES"
 	switch info.ViewType {
 	case types.StreamViewTypeNewAndOldImages:
@@ -34,9 +34,6 @@ func streamViewProblem(p *config.Pipeline, t config.Table, info tableInfo) error
 		for _, fp := range s.OpenSearch.PlacementPointers(info.Key.Partition, info.Key.Sort) {
 			need = append(need, fp.Field+" "+fp.Pointer)
 		}
-	}
-	if t.Stream != nil && t.Stream.ViewOnRemove == config.ViewOldImage {
-		need = append(need, "view_on_remove OLD_IMAGE")
 	}
 	if len(need) == 0 {
 		return nil

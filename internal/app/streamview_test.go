@@ -20,26 +20,23 @@ func TestStreamViewProblem(t *testing.T) {
 		return &config.Pipeline{Name: "p", Sinks: []config.Sink{{OpenSearch: o}}}
 	}
 	key := ddbjson.Key{Partition: "pk", Sort: "sk"}
-	plain := config.Table{Stream: &config.Stream{ViewOnRemove: config.ViewNewImage}}
-	oldOnRemove := config.Table{Stream: &config.Stream{ViewOnRemove: config.ViewOldImage}}
 	tests := []struct {
 		name  string
 		p     *config.Pipeline
-		t     config.Table
 		view  types.StreamViewType
 		wants []string // in the error; nil: no error
 	}{
-		{"non-key routing, NEW_IMAGE", sinkWith("${/tenant}"), plain, types.StreamViewTypeNewImage, []string{"routing /tenant", "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "orders"}},
-		{"non-key routing, NEW_AND_OLD_IMAGES", sinkWith("${/tenant}"), plain, types.StreamViewTypeNewAndOldImages, nil},
-		{"key routing, NEW_IMAGE", sinkWith("${/sk}"), plain, types.StreamViewTypeNewImage, nil},
-		{"no routing, NEW_IMAGE", sinkWith(""), plain, types.StreamViewTypeNewImage, nil},
-		{"view_on_remove OLD_IMAGE, NEW_IMAGE", sinkWith(""), oldOnRemove, types.StreamViewTypeNewImage, []string{"view_on_remove OLD_IMAGE"}},
-		{"KEYS_ONLY", sinkWith(""), plain, types.StreamViewTypeKeysOnly, []string{"KEYS_ONLY", "NEW_AND_OLD_IMAGES", "disable the stream and enable it again"}},
-		{"OLD_IMAGE", sinkWith(""), plain, types.StreamViewTypeOldImage, []string{"OLD_IMAGE", "no new item images"}},
+		{"non-key routing, NEW_IMAGE", sinkWith("${/tenant}"), types.StreamViewTypeNewImage, []string{"routing /tenant", "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "orders"}},
+		{"non-key routing, NEW_AND_OLD_IMAGES", sinkWith("${/tenant}"), types.StreamViewTypeNewAndOldImages, nil},
+		{"key routing, NEW_IMAGE", sinkWith("${/sk}"), types.StreamViewTypeNewImage, nil},
+		{"no routing, NEW_IMAGE", sinkWith(""), types.StreamViewTypeNewImage, nil},
+
+		{"KEYS_ONLY", sinkWith(""), types.StreamViewTypeKeysOnly, []string{"KEYS_ONLY", "NEW_AND_OLD_IMAGES", "disable the stream and enable it again"}},
+		{"OLD_IMAGE", sinkWith(""), types.StreamViewTypeOldImage, []string{"OLD_IMAGE", "no new item images"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := streamViewProblem(tt.p, tt.t, tableInfo{Name: "orders", Key: key, ViewType: tt.view, StreamEnabled: true})
+			err := streamViewProblem(tt.p, tableInfo{Name: "orders", Key: key, ViewType: tt.view, StreamEnabled: true})
 			if (err != nil) != (tt.wants != nil) {
 				t.Fatalf("got %v, want an error: %v", err, tt.wants != nil)
 			}

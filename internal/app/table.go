@@ -93,5 +93,5 @@ func checkStartStream(ctx context.Context, store checkpoint.Store, p *config.Pip
 	case !info.StreamEnabled:
 		return errNoStream(info.Name)
 	}
-	return streamViewProblem(p, t, info)
+	return streamViewProblem(p, info)
 }

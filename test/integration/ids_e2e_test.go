@@ -268,8 +268,9 @@ func TestIDsUnambiguousKeys(t *testing.T) {
 }
 
 // TestIDsRunChecksStreamView: with a NEW_IMAGE stream, a routing on a
-// non-key attribute cannot place deletes; run says so at start, naming the
-// table, its view type, what reads the attribute and the view to use.
+// non-key attribute cannot place deletes; run refuses to start (exit 1),
+// naming the table, its view type, what reads the attribute and the view
+// to use.
 func TestIDsRunChecksStreamView(t *testing.T) {
 	e := newE2E(t, "newimage", "", "")
 	// Swap the harness's table for one with a NEW_IMAGE stream (the
@@ -305,5 +306,8 @@ func TestIDsRunChecksStreamView(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("start-up message lacks %q: %s", want, line)
 		}
+	}
+	if code := e.wait(30 * time.Second); code != 1 {
+		t.Errorf("exit %d, want 1: a stream that cannot keep the index equal is refused", code)
 	}
 }
