@@ -57,13 +57,25 @@ type tableRun struct {
 
 // run replicates the table until ctx ends. A stream gap stops it, unless
 // the table says `on_gap: rebackfill` and has a backfill: then the table's
-// state is forgotten, the backfill runs again, documents whose items are
-// gone are swept, and the stream continues from the new backfill time.
+// version generation moves (once across the nodes sharing the state, which
+// forgets the table's stream and backfill state), the backfill runs again,
+// documents whose items are gone are swept, and the stream continues from
+// the new backfill time. A node whose stream phase sees another node move
+// the generation follows it the same way.
 func (t *tableRun) run(ctx context.Context) error {
 	sweep := false
 	var rebackfills []time.Time
 	for {
-		err := t.guard.around(ctx, func(ctx context.Context) error { return t.runOnce(ctx, sweep) })
+		gen, err := checkpoint.Generation(ctx, t.store, t.info.Name)
+		if err != nil {
+			return err
+		}
+		err = t.guard.around(ctx, func(ctx context.Context) error { return t.runOnce(ctx, gen, sweep) })
+		if errors.Is(err, errGenerationMoved) {
+			t.log.Warn("another node re-backfills the table after a stream gap; following it", "table", t.info.Name, "from_generation", gen)
+			sweep = true
+			continue
+		}
 		var gap *stream.GapError
 		if !errors.As(err, &gap) {
 			return err
@@ -79,21 +91,50 @@ func (t *tableRun) run(ctx context.Context) error {
 		}
 		// A new version generation: the re-backfill outranks every document
 		// written before the gap, and the new stream outranks the re-backfill.
-		gen, gerr := checkpoint.Generation(ctx, t.store, t.info.Name)
-		if gerr != nil {
-			return gerr
-		}
 		t.log.Error("STREAM GAP: re-backfilling the table (on_gap: rebackfill)", "table", t.info.Name, "shard", gap.Shard, "generation", gen+1, "err", err)
-		if err := checkpoint.SetGeneration(ctx, t.store, t.info.Name, gen+1); err != nil {
-			return err
+		moved, err := checkpoint.MoveGeneration(ctx, t.store, t.info.Name, gen, func(ctx context.Context) error {
+			if err := t.store.Forget(ctx, "stream/"+t.info.Name+"/"); err != nil {
+				return err
+			}
+			return t.store.Forget(ctx, backfill.Prefix(t.info.Name))
+		})
+		if err != nil {
+			return fmt.Errorf("move the version generation of table %s: %w", t.info.Name, err)
 		}
-		if err := t.store.Forget(ctx, "stream/"+t.info.Name+"/"); err != nil {
-			return err
-		}
-		if err := t.store.Forget(ctx, backfill.Prefix(t.info.Name)); err != nil {
-			return err
+		if !moved {
+			t.log.Info("another node already moved the table to a new generation; joining its re-backfill", "table", t.info.Name)
 		}
 		sweep = true
+	}
+}
+
+// errGenerationMoved ends a stream phase whose table another node moved to
+// a new version generation (a re-backfill after a gap it saw).
+var errGenerationMoved = errors.New("the table's version generation moved")
+
+// generationWatch is how often a stream phase checks the table's generation.
+const generationWatch = 2 * time.Second
+
+// watchGeneration calls stop(errGenerationMoved) once the table's generation
+// is no longer gen, until ctx ends.
+func (t *tableRun) watchGeneration(ctx context.Context, gen int64, stop context.CancelCauseFunc) {
+	tk := time.NewTicker(generationWatch)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		now, err := checkpoint.Generation(ctx, t.store, t.info.Name)
+		if err != nil {
+			t.log.Debug("read the table's generation", "table", t.info.Name, "err", err)
+			continue
+		}
+		if now != gen {
+			stop(errGenerationMoved)
+			return
+		}
 	}
 }
 
@@ -105,12 +146,9 @@ const maxRebackfills = 3
 // the overlap are skipped, the rest replayed in order over the backfill.
 // After a re-backfill (sweep) documents without an item are deleted
 // before the stream resumes.
-func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
+func (t *tableRun) runOnce(ctx context.Context, gen int64, sweep bool) error {
 	var cutoff int64
-	gen, err := checkpoint.Generation(ctx, t.store, t.info.Name)
-	if err != nil {
-		return err
-	}
+	var err error
 	// The stream to follow is fixed before the backfill begins: changes
 	// after the backfill's start are in it.
 	arn := ""
@@ -152,7 +190,14 @@ func (t *tableRun) runOnce(ctx context.Context, sweep bool) error {
 	if ctx.Err() != nil || t.cfg.Stream == nil {
 		return nil
 	}
-	return t.streamPhase(ctx, arn, cutoff, gen)
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go t.watchGeneration(sctx, gen, stop)
+	err = t.streamPhase(sctx, arn, cutoff, gen)
+	if ctx.Err() == nil && errors.Is(context.Cause(sctx), errGenerationMoved) {
+		return errGenerationMoved
+	}
+	return err
 }
 
 // reporter returns a progress callback that updates the gauges, the live

@@ -3,10 +3,12 @@ package checkpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // GenerationKey is the key of a table's version generation, which survives
@@ -56,3 +58,48 @@ func ReadGeneration(dir, table string) (int64, error) {
 	}
 	return parseGeneration(data[GenerationKey(table)])
 }
+
+// MoveGeneration moves a table's version generation from `from` to the next,
+// once across every node sharing the store: under the lease of the
+// generation record, and only if the generation is still `from`, it calls
+// forget (which drops the table's stream and backfill state) and then saves
+// the new generation. It reports whether this call moved it; false means
+// another node already did (the caller just starts over in the new
+// generation). A crash between forget and the save leaves the generation
+// at `from`: the next gap moves it again.
+func MoveGeneration(ctx context.Context, s Store, table string, from int64, forget func(ctx context.Context) error) (bool, error) {
+	key := GenerationKey(table)
+	for {
+		lctx, p, _, err := s.Acquire(ctx, key)
+		if errors.Is(err, ErrLeaseHeld) {
+			// Another node is moving it: wait, then read what it did.
+			t := time.NewTimer(generationRetry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return false, ctx.Err()
+			case <-t.C:
+			}
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("lease %s: %w", key, err)
+		}
+		moved, err := func() (bool, error) {
+			defer s.Release(context.WithoutCancel(ctx), key)
+			gen, err := parseGeneration(p)
+			if err != nil || gen != from {
+				return false, err
+			}
+			if err := forget(lctx); err != nil {
+				return false, err
+			}
+			return true, s.Save(lctx, key, Progress{Meta: map[string]string{"generation": strconv.FormatInt(from+1, 10)}})
+		}()
+		return moved, err
+	}
+}
+
+// generationRetry is how long MoveGeneration waits while another node holds
+// the generation's lease.
+const generationRetry = time.Second

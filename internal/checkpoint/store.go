@@ -28,6 +28,10 @@ type Progress struct {
 	Sequence string       `json:"sequence,omitempty"` // last acknowledged sequence number
 	Clock    change.Clock `json:"clock"`              // version clock after Sequence
 	Parent   string       `json:"parent,omitempty"`   // parent shard id
+	// Generation is the table's version generation the shard record was
+	// written in: a record of an earlier one (written by a node that had not
+	// yet seen a re-backfill move the generation) is not this generation's.
+	Generation int64 `json:"generation,omitempty"`
 	// Export data files: lines acknowledged so far.
 	Lines int64 `json:"lines,omitempty"`
 	// Scan segments: the LastEvaluatedKey to continue from (DynamoDB JSON).

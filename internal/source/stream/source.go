@@ -363,16 +363,22 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 		return nil, start, false, nil
 	case err != nil:
 		return nil, start, false, fmt.Errorf("acquire %s: %w", key, err)
+	case p.Done && !s.current(p):
+		return nil, start, false, nil // an earlier generation's: decide replaces it
 	case p.Done:
 		status[sh.ID] = statusDone
 		return nil, start, false, nil
-	case found && p.Sequence != "":
+	case found && p.Sequence != "" && s.current(p):
 		start = p
 	}
 	return lctx, start, true, nil
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// current reports whether a shard record belongs to the table's version
+// generation this source reads in.
+func (s *Source) current(p checkpoint.Progress) bool { return p.Generation == s.table.Generation }
 
 // allDone reports whether every listed shard is done (drained here, or by
 // another node, or before this start).
@@ -393,12 +399,24 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 	if err != nil {
 		return nil, err
 	}
+	if found && !s.current(p) {
+		// Written by a node that had not seen the re-backfill yet: replaced
+		// by a fresh record of this generation once nobody holds it.
+		fresh := checkpoint.Progress{Parent: sh.Parent, Generation: s.table.Generation}
+		switch err := s.store.Save(ctx, key, fresh); {
+		case errors.Is(err, checkpoint.ErrLeaseHeld):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		p = fresh
+	}
 	if p.Done {
 		status[sh.ID] = statusDone
 		return nil, nil
 	}
 	if !found {
-		p = checkpoint.Progress{Parent: sh.Parent}
+		p = checkpoint.Progress{Parent: sh.Parent, Generation: s.table.Generation}
 		if first && sh.Closed && s.table.StartPosition != "TRIM_HORIZON" && s.table.Cutoff == 0 {
 			// LATEST on the very first start: history in closed shards is not wanted.
 			status[sh.ID] = statusDone
@@ -423,7 +441,7 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 		if err != nil {
 			return nil, err
 		}
-		if !pp.Done {
+		if !pp.Done || !s.current(pp) {
 			return nil, nil
 		}
 		status[sh.Parent] = statusDone
@@ -432,6 +450,7 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 		if err != nil {
 			return nil, err
 		}
+		pfound = pfound && s.current(pp)
 		switch {
 		case pfound && pp.Done:
 			status[sh.Parent] = statusDone
@@ -450,6 +469,9 @@ func (s *Source) decide(ctx context.Context, sh shardInfo, inListing map[string]
 	pp, _, err := s.store.Get(ctx, s.table.shardKey(sh.Parent))
 	if err != nil {
 		return nil, err
+	}
+	if !s.current(pp) {
+		pp = checkpoint.Progress{}
 	}
 	if pp.Clock.Second > p.Clock.Second || pp.Clock.Second == p.Clock.Second && pp.Clock.Count > p.Clock.Count {
 		p.Clock = pp.Clock
