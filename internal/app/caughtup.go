@@ -163,6 +163,10 @@ func (c *caughtUp) checkTable(ctx context.Context, t watchedTable, at time.Time)
 	if gap, ok := c.health.GapFor(t.name); ok {
 		return false, []metrics.Behind{{Table: t.name, Why: "stream gap: " + gap}}, nil
 	}
+	if why, ok := c.health.BlockedFor(t.name); ok {
+		// Waiting for a stream (changes meanwhile are not streamed) or stopped.
+		return false, []metrics.Behind{{Table: t.name, Why: why}}, nil
+	}
 	at = at.Add(t.settle)
 	var listed []metrics.ListedShard
 	if arn := t.stream.get(); arn != "" && c.progress.PhaseOf(t.name) == metrics.PhaseStream {

@@ -14,6 +14,14 @@ func (h *Health) GapFor(key string) (string, bool) {
 	return what, ok
 }
 
+// BlockedFor returns why the table cannot go on now (Block), if it cannot.
+func (h *Health) BlockedFor(table string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	why, ok := h.blocked[table]
+	return why, ok
+}
+
 // StalledLongerThan lists the partitions whose batch has waited for the
 // sink longer than bound.
 func (h *Health) StalledLongerThan(bound time.Duration) []string {

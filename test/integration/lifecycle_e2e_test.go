@@ -155,6 +155,9 @@ func TestStreamDisabledThenEnabled(t *testing.T) {
 		t.Fatalf("ddbsync exited while the stream was disabled:\n%s", e.log())
 	}
 	e.awaitReady(503, 5*time.Second, "stream is disabled")
+	if code, body := cuGet(t, e, "/caughtup?timeout=1s"); code != 503 || !strings.Contains(fmt.Sprint(body), "stream is disabled") {
+		t.Errorf("/caughtup while writes go unstreamed = %d %v, want 503 saying the stream is disabled", code, body)
+	}
 	if n := strings.Count(e.log(), "waiting for a stream to be enabled"); n != 1 {
 		t.Errorf("the wait was logged %d times, want once (no spinning)", n)
 	}
@@ -392,4 +395,65 @@ func TestNewStreamKeysOnlyStopsTable(t *testing.T) {
 	if d := e.compare(); !d.ok() {
 		t.Fatalf("the old stream was not drained before stopping: %s", d)
 	}
+}
+
+// TestStreamReplacedAcrossNodes: three nodes share the table through a
+// DynamoDB state table. The stream is disabled and enabled again under a
+// write load: every node drains its shards of the old stream and sees the
+// replacement, the version generation moves exactly once, one re-backfill
+// runs (its scan segments split among the nodes), and all nodes follow the
+// new stream; every item equals every document.
+func TestStreamReplacedAcrossNodes(t *testing.T) {
+	l := newLeaseE2E(t, "replacednodes", "scan:\n  segments: 4\nstream:\n  start_position: TRIM_HORIZON\n  on_gap: rebackfill")
+	for _, n := range []string{"n1", "n2", "n3"} {
+		l.h.StartNode(n, "")
+	}
+	w := l.hostile(workload.Config{Writers: 3, Keys: 120})
+	if err := w.RunFor(l.ctx, 4*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	oldARN := l.streamARN()
+	l.setStream("")
+	if err := w.RunFor(l.ctx, 2*time.Second); err != nil { // never streamed
+		t.Fatal(err)
+	}
+	l.setStream(types.StreamViewTypeNewAndOldImages)
+	newARN := l.streamARN()
+	if err := w.RunFor(l.ctx, 4*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d := l.converge(180 * time.Second)
+	t.Logf("converged: %d items = %d documents", d.items, d.docs)
+	moved, replaced := 0, 0
+	for _, p := range l.h.Nodes() {
+		log := p.Log()
+		if logLine(log, "stream replaced", oldARN, newARN) != "" {
+			replaced++
+		}
+		moved += strings.Count(log, "re-backfilling the table") - strings.Count(log, "another node already moved")
+		if p.Exited() {
+			t.Errorf("node %s exited:\n%s", p.Node, shared.Tail(log, 3000))
+		}
+	}
+	if replaced == 0 {
+		t.Errorf("no node reported the replaced stream %s → %s", oldARN, newARN)
+	}
+	if moved != 1 {
+		t.Errorf("the generation was moved %d times, want exactly once", moved)
+	}
+	gen, err := checkpoint.Generation(l.ctx, l.store(), l.table)
+	if err != nil || gen != 1 {
+		t.Errorf("generation %d (%v), want 1", gen, err)
+	}
+	// Live on the new stream, on every node's shards.
+	if err := w.RunFor(l.ctx, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l.converge(60 * time.Second)
+}
+
+// store reads the scenario's state table (a reader only: it holds no lease
+// and sends no heartbeat).
+func (l *leaseE2E) store() checkpoint.Store {
+	return checkpoint.NewDynamoStore(l.h.DDB, checkpoint.DynamoOptions{Table: l.state, Pipeline: "e2e", Node: "test-reader"})
 }
