@@ -232,7 +232,8 @@ const runHelp = `Usage: ddbsync run [-f pipeline.yaml] [-c data-prepper-config.y
 Replicates every table of the pipeline file into its sinks until stopped
 (SIGINT/SIGTERM: finish the batch in flight, checkpoint, exit 0), or with
 --until-caught-up until every change written before the start is applied
-and searchable (then exit 0; the next run continues from there).
+and searchable (then exit 0; the next run continues from there). With a
+shared state table that means the whole table, across every node.
 OpenSearch and DynamoDB that are not reachable yet are waited for, up to
 --startup-timeout; bad credentials, a missing table or a bad certificate
 fail at once.

@@ -46,9 +46,9 @@ func printStateStores(w io.Writer, f *config.File, def *config.Coordination) {
 }
 
 // sharedState adds the records of pipelines whose state lives in a shared
-// DynamoDB table to state, and returns which node holds each live lease.
-func sharedState(f *config.File, def *config.Coordination, state map[string]checkpoint.Progress) (map[string]string, error) {
-	owners := map[string]string{}
+// DynamoDB table to state, and returns those records with their leases.
+func sharedState(f *config.File, def *config.Coordination, state map[string]checkpoint.Progress) ([]checkpoint.Partition, error) {
+	var all []checkpoint.Partition
 	for _, p := range f.Pipelines {
 		c := app.Coordination(p, def)
 		if !c.Shared() {
@@ -64,17 +64,15 @@ func sharedState(f *config.File, def *config.Coordination, state map[string]chec
 		for _, t := range p.Source.Tables {
 			tables = append(tables, t.TableName)
 		}
-		s, o, err := st.Snapshot(ctx, tables)
+		parts, err := st.Snapshot(ctx, tables)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
-		for k, v := range s {
-			state[k] = v
+		for _, part := range parts {
+			state[part.Key] = part.Progress
 		}
-		for k, v := range o {
-			owners[k] = v
-		}
+		all = append(all, parts...)
 	}
-	return owners, nil
+	return all, nil
 }

@@ -23,7 +23,10 @@ Shows, per pipeline and table: the phase (backfill / stream), the
 backfill's progress, every stream shard's checkpoint and lag, dead letters
 and the last warning or error. It reads the state directory (safe beside a
 running 'ddbsync run') and, when a run is alive (found through its run file
-in the state directory, else --metrics-addr), that run's /status.
+in the state directory, else --metrics-addr), that run's /status. With a
+shared DynamoDB state table (source_coordination store: dynamodb) it reads
+the table: every shard and open backfill partition with the node holding
+its lease, the lease's expiry and how far the shard is applied.
 
 Exit codes: 0 shown; 2 invalid command line or file; 1 the state cannot be read.
 
@@ -63,7 +66,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
 		return exitFailed
 	}
-	owners, err := sharedState(f, coord, state)
+	leases, err := sharedState(f, coord, state)
 	if err != nil {
 		fmt.Fprintf(stderr, "ddbsync status: %v\n", err)
 		return exitFailed
@@ -77,7 +80,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		cancel()
 	}
 	r := status.Build(tables, state, live)
-	r.SetOwners(owners)
+	r.SetLeases(leases, time.Now())
 	if liveErr != nil {
 		r.LiveErr = fmt.Sprintf("no run answered at %s: %v", addr, liveErr)
 	}
@@ -140,6 +143,9 @@ func printStatus(w io.Writer, r status.Report, stateDir string) {
 				fmt.Fprintf(w, " items (%.0f/s)", b.ItemsPerS)
 			}
 			fmt.Fprintln(w)
+			for _, p := range b.Open {
+				fmt.Fprintf(w, "    %s: lease %s\n", p.Partition, leaseText(p.Lease, false, time.Now()))
+			}
 		}
 		if t.DeadLetters > 0 {
 			fmt.Fprintf(w, "  dead letters: %d in %s (replay with ddbsync redrive)\n", t.DeadLetters, t.DLQFile)
@@ -157,26 +163,64 @@ func printStatus(w io.Writer, r status.Report, stateDir string) {
 		if len(t.Shards) == 0 {
 			continue
 		}
-		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		printShards(w, t.Shards)
+	}
+}
+
+// printShards writes a table's shards: state, lease (a shared state table
+// only), lag, checkpoint and parent.
+func printShards(w io.Writer, shards []status.ShardReport) {
+	shared := false
+	for _, s := range shards {
+		shared = shared || s.Lease != nil
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	if shared {
+		fmt.Fprintln(tw, "  SHARD\tSTATE\tLEASE\tAPPLIED UP TO\tLAG\tCHECKPOINT\tPARENT")
+	} else {
 		fmt.Fprintln(tw, "  SHARD\tSTATE\tLAG\tCHECKPOINT\tPARENT")
-		for _, s := range t.Shards {
-			state := "waiting"
-			switch {
-			case s.Done:
-				state = "done"
-			case s.Reading:
-				state = "reading"
-			}
-			if s.Owner != "" && !s.Done {
-				state = "reading (node " + s.Owner + ")"
-			}
-			lag := "-"
-			if s.LagSec != nil {
-				lag = secs(*s.LagSec)
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Shard, state, lag, orDash(s.Sequence), orDash(s.Parent))
+	}
+	now := time.Now()
+	for _, s := range shards {
+		state := "waiting"
+		switch {
+		case s.Done:
+			state = "done"
+		case s.Reading:
+			state = "reading"
 		}
-		_ = tw.Flush()
+		if s.Owner != "" && !s.Done {
+			state = "reading (node " + s.Owner + ")"
+		}
+		lag := "-"
+		if s.LagSec != nil {
+			lag = secs(*s.LagSec)
+		}
+		if shared {
+			lease, applied := leaseText(s.Lease, s.Done, now), "-"
+			if s.Lease != nil && s.Lease.AppliedUpTo != nil {
+				applied = s.Lease.AppliedUpTo.UTC().Format(time.RFC3339Nano)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Shard, state, lease, applied, lag, orDash(s.Sequence), orDash(s.Parent))
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Shard, state, lag, orDash(s.Sequence), orDash(s.Parent))
+	}
+	_ = tw.Flush()
+}
+
+// leaseText says who holds a lease and until when, or since when it is
+// expired.
+func leaseText(l *status.LeaseReport, done bool, now time.Time) string {
+	switch {
+	case l == nil || done:
+		return "-"
+	case l.Node == "" || l.Expires == nil:
+		return "free"
+	case l.Held:
+		return fmt.Sprintf("node %s until %s (%s)", l.Node, l.Expires.UTC().Format(time.RFC3339), l.Expires.Sub(now).Round(100*time.Millisecond))
+	default:
+		return fmt.Sprintf("node %s EXPIRED %s ago", l.Node, now.Sub(*l.Expires).Round(100*time.Millisecond))
 	}
 }
 

@@ -27,6 +27,8 @@ command started is applied by the running 'ddbsync run' and visible to
 search (the indices are refreshed). It finds the run through the run file
 in its state directory (--state-dir, env DDBSYNC_STATE_DIR), else through
 --metrics-addr (env DDBSYNC_METRICS_ADDR), and waits for the run to come up.
+With a shared state table (several nodes) any one node answers for the
+whole table: the shards the other nodes read count too.
 
 Exit codes: 0 caught up; 1 not caught up within --timeout (what is still
 behind is printed) or no run answered; 2 invalid command line or file.

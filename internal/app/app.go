@@ -182,6 +182,11 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		}
 		g.Go(func() error {
 			err := r.run(gctx)
+			if err != nil && gctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// A stop (SIGTERM, --until-caught-up) that cut a state or
+				// stream call short: not a failure.
+				return nil
+			}
 			if err == nil && r.cfg.Stream == nil && gctx.Err() == nil {
 				progress.Phase(r.info.Name, metrics.PhaseDone)
 			}

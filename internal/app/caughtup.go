@@ -76,7 +76,13 @@ const awsSettle = time.Second
 // applied and visible to search?" for the metrics server, `ddbsync wait`
 // and `run --until-caught-up`. The per-shard rule is metrics.Progress.CaughtUp;
 // this adds a fresh stream listing (taken after M) and, once caught up, a
-// refresh of the sinks' indices.
+// refresh of the sinks' indices. With a shared state table the answer is
+// for the whole table across nodes: the listing carries every shard's
+// lease and the moment its reader (on any node) published as applied, and
+// the backfill records say whether any node still back-fills. The refresh
+// covers the other nodes' writes too: it refreshes the sink's indices,
+// not this node's requests, and every write a node acknowledged (and so
+// published) is in them.
 type caughtUp struct {
 	// serverless: a sink writes to OpenSearch Serverless, which has no
 	// refresh API and makes writes searchable on its own schedule, so
@@ -168,6 +174,13 @@ func (c *caughtUp) checkTable(ctx context.Context, t watchedTable, at time.Time)
 		return false, []metrics.Behind{{Table: t.name, Why: why}}, nil
 	}
 	at = at.Add(t.settle)
+	if st, ok := t.store.(sharedState); ok {
+		// Several nodes: a backfill on any of them is never caught up.
+		behind, err := backfillBehind(ctx, st, t.name, time.Now())
+		if err != nil || len(behind) > 0 {
+			return false, behind, err
+		}
+	}
 	var listed []metrics.ListedShard
 	if arn := t.stream.get(); arn != "" && c.progress.PhaseOf(t.name) == metrics.PhaseStream {
 		// The shards already read first: a fresh listing (a DescribeStream

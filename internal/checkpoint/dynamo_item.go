@@ -36,6 +36,10 @@ const (
 	attrProgress = "progress" // Progress as JSON
 	attrDone     = "done"     // the partition is complete
 	attrTTL      = "ttl"      // DynamoDB TTL (Unix seconds) on finished records
+	// attrApplied (stream shards, Unix milliseconds): every record of the
+	// shard written before it is applied and checkpointed, as the lease's
+	// owner last published it (see PublishApplied).
+	attrApplied = "applied"
 )
 
 // nodesGroup is the group of the node heartbeat items.
@@ -78,6 +82,7 @@ type record struct {
 	owner   string
 	lease   int64
 	expires int64
+	applied int64
 	p       Progress
 }
 
@@ -98,6 +103,9 @@ func decodeRecord(key string, item map[string]types.AttributeValue) (record, err
 		return r, fmt.Errorf("state record %s: %w", key, err)
 	}
 	if r.expires, err = number(item, attrExpires); err != nil {
+		return r, fmt.Errorf("state record %s: %w", key, err)
+	}
+	if r.applied, err = number(item, attrApplied); err != nil {
 		return r, fmt.Errorf("state record %s: %w", key, err)
 	}
 	if v, ok := item[attrProgress].(*types.AttributeValueMemberS); ok && v.Value != "" {

@@ -65,6 +65,9 @@ type lease struct {
 	counter int64
 	renewed time.Time // last successful renewal or fenced write
 	cancel  context.CancelCauseFunc
+	// applied is what the partition's reader reported through
+	// PublishApplied; written with the lease's next fenced write.
+	applied time.Time
 }
 
 // NewDynamoStore returns a store on an existing table (see EnsureTable).
@@ -224,6 +227,10 @@ func (s *DynamoStore) write(ctx context.Context, key string, p Progress, complet
 	if l != nil {
 		cond = "#owner = :me AND #lease = :counter"
 		vals[":counter"] = num(l.counter)
+		if a := s.appliedOf(l); a != nil {
+			names["#applied"], vals[":applied"] = attrApplied, a
+			set = append(set, "#applied = :applied")
+		}
 	} else {
 		cond = "attribute_not_exists(" + attrPK + ") OR #owner = :free OR #owner = :me OR #expires < :now"
 		vals[":now"] = num(now.UnixMilli())
@@ -289,13 +296,15 @@ func (s *DynamoStore) Release(ctx context.Context, key string) error {
 	s.drop(key, l, nil)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout) // a stop must not hang on an unreachable table
 	defer cancel()
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.itemKey(key),
 		UpdateExpression:          aws.String("SET #owner = :free, #expires = :zero"),
 		ConditionExpression:       aws.String("#owner = :me AND #lease = :counter"),
 		ExpressionAttributeNames:  map[string]string{"#owner": attrOwner, "#lease": attrLease, "#expires": attrExpires},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":free": str(""), ":zero": num(0), ":me": str(s.node), ":counter": num(l.counter)},
-	})
+	}
+	withApplied(in, s.appliedOf(l)) // the last word on the shard goes with it
+	_, err := s.api.UpdateItem(ctx, in)
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("release lease %s in table %s: %w", key, s.table, err)
 	}

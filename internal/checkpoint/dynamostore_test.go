@@ -343,7 +343,7 @@ func TestGroupAndTTLKinds(t *testing.T) {
 	}
 }
 
-func TestSnapshotShowsLiveOwners(t *testing.T) {
+func TestSnapshotShowsLeases(t *testing.T) {
 	ctx := context.Background()
 	_, clock, n := newNodes(t, "a", "b")
 	mustAcquire(t, n[0], "stream/t/shard/s1")
@@ -354,17 +354,31 @@ func TestSnapshotShowsLiveOwners(t *testing.T) {
 	if err := n[1].Save(ctx, "backfill/t/meta", Progress{Meta: map[string]string{"kind": "scan"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := SetGeneration(ctx, n[1], "t", 2); err != nil {
+		t.Fatal(err)
+	}
 	clock.Add(testTimeout / 2)
 	n[0].Beat(ctx) // a renews; b does not
 	clock.Add(testTimeout/2 + time.Millisecond)
-	state, owners, err := n[0].Snapshot(ctx, []string{"t"})
+	parts, err := n[0].Snapshot(ctx, []string{"t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(state) != 4 || !state["stream/t/shard/s0"].Done || state["backfill/t/meta"].Meta["kind"] != "scan" {
-		t.Fatalf("state %+v", state)
+	byKey := map[string]Partition{}
+	for _, p := range parts {
+		byKey[p.Key] = p
 	}
-	if len(owners) != 1 || owners["stream/t/shard/s1"] != "a" {
-		t.Fatalf("owners %v, want only a's renewed lease on s1", owners)
+	if len(parts) != 5 || !byKey["stream/t/shard/s0"].Progress.Done || byKey["backfill/t/meta"].Progress.Meta["kind"] != "scan" {
+		t.Fatalf("partitions %+v", parts)
+	}
+	now := clock.Now()
+	if s1 := byKey["stream/t/shard/s1"]; !s1.Held(now) || s1.Owner != "a" || !s1.Expires.Equal(now.Add(testTimeout/2-time.Millisecond)) {
+		t.Errorf("s1 = %+v, want held by a for another %s", s1, testTimeout/2)
+	}
+	if s2 := byKey["stream/t/shard/s2"]; s2.Held(now) || s2.Owner != "b" {
+		t.Errorf("s2 = %+v, want b's expired lease", s2)
+	}
+	if s0 := byKey["stream/t/shard/s0"]; s0.Held(now) || s0.Owner != "" {
+		t.Errorf("s0 = %+v, want free (complete)", s0)
 	}
 }

@@ -66,13 +66,15 @@ func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, left)
 	defer cancel()
-	_, err := s.api.UpdateItem(cctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.itemKey(key),
 		UpdateExpression:          aws.String("SET #expires = :exp"),
 		ConditionExpression:       aws.String("#owner = :me AND #lease = :counter"),
 		ExpressionAttributeNames:  map[string]string{"#owner": attrOwner, "#lease": attrLease, "#expires": attrExpires},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(now.Add(s.timeout).UnixMilli()), ":me": str(s.node), ":counter": num(l.counter)},
-	})
+	}
+	withApplied(in, s.appliedOf(l)) // an idle shard's progress travels with the heartbeat
+	_, err := s.api.UpdateItem(cctx, in)
 	switch {
 	case err == nil:
 		s.mu.Lock()

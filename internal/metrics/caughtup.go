@@ -139,13 +139,25 @@ type ListedShard struct {
 	Parent string
 	// Complete: the shard's checkpoint says it was read to its end.
 	Complete bool
+	// With a shared state table (several nodes), the shard's lease as the
+	// table had it after the listing: Owner holds (Held) or last held it,
+	// until Expires, and published Applied: every record of the shard
+	// written before it is applied and checkpointed, by whichever node
+	// read it. Zero values when the state is not shared.
+	Owner   string
+	Held    bool
+	Expires time.Time
+	Applied time.Time
 }
 
 // Behind is one reason a table is not caught up.
 type Behind struct {
 	Table string `json:"table"`
 	Shard string `json:"shard,omitempty"`
-	Why   string `json:"why"`
+	// Node is the node holding, or last holding, the shard's lease (shared
+	// state only).
+	Node string `json:"node,omitempty"`
+	Why  string `json:"why"`
 }
 
 // CaughtUp decides whether every change written to table before moment at
@@ -157,7 +169,12 @@ type Behind struct {
 //   - every listed shard is complete (read to its end, acknowledged and
 //     checkpointed), or has a tip after at: its reader acknowledged
 //     everything up to a GetRecords call that started after at and found
-//     no further record, or applied a record created after at.
+//     no further record, or applied a record created after at. The tip is
+//     this node's reader's, or the one the shard's reader on any node
+//     published in the shared state table (ListedShard.Applied), whichever
+//     is later: both are true statements, so the rule is the same on one
+//     node and on many. A shard no node reads any more (its owner stopped
+//     or died) is behind unless its last published tip is after at.
 //
 // Shards created after at hold only records written after at and pass
 // once their reader has polled them once. The answer lists what is behind.
@@ -179,20 +196,44 @@ func (p *Progress) CaughtUp(table string, at time.Time, listed []ListedShard) (b
 	var behind []Behind
 	for _, l := range listed {
 		s := t.shards[l.ID]
+		tip := l.Applied
+		if s != nil && s.tip.After(tip) {
+			tip = s.tip
+		}
+		b := Behind{Table: table, Shard: l.ID, Node: l.Owner}
 		switch {
 		case l.Complete || s != nil && s.done:
-		case s == nil && l.Parent != "":
-			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: "not read yet: waits for its parent " + l.Parent})
-		case s == nil:
-			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: "not read yet"})
-		case s.tip.After(at):
-		case s.tip.IsZero():
-			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: fmt.Sprintf("reading since %s; nothing acknowledged yet", s.started.UTC().Format(time.RFC3339))})
+			continue
+		case tip.After(at):
+			continue
+		case s != nil && tip.IsZero():
+			b.Why = fmt.Sprintf("reading since %s; nothing acknowledged yet", s.started.UTC().Format(time.RFC3339))
+		case s != nil:
+			b.Why = fmt.Sprintf("applied up to %s, %s before the moment asked", tip.UTC().Format(time.RFC3339Nano), at.Sub(tip).Round(time.Millisecond))
+		case l.Held && tip.IsZero():
+			b.Why = fmt.Sprintf("read by node %s; it has published nothing applied yet", l.Owner)
+		case l.Held:
+			b.Why = fmt.Sprintf("read by node %s: applied up to %s as it last published, %s before the moment asked", l.Owner, tip.UTC().Format(time.RFC3339Nano), at.Sub(tip).Round(time.Millisecond))
+		case l.Owner != "":
+			b.Why = fmt.Sprintf("no node holds it: the lease of node %s expired at %s%s", l.Owner, l.Expires.UTC().Format(time.RFC3339Nano), appliedNote(tip, at))
+		case !tip.IsZero():
+			b.Why = "no node holds it (released)" + appliedNote(tip, at)
+		case l.Parent != "":
+			b.Why = "not read yet: waits for its parent " + l.Parent
 		default:
-			behind = append(behind, Behind{Table: table, Shard: l.ID, Why: fmt.Sprintf("applied up to %s, %s before the moment asked", s.tip.UTC().Format(time.RFC3339Nano), at.Sub(s.tip).Round(time.Millisecond))})
+			b.Why = "not read yet"
 		}
+		behind = append(behind, b)
 	}
 	return len(behind) == 0, behind
+}
+
+// appliedNote says how far a shard no node reads was applied.
+func appliedNote(tip, at time.Time) string {
+	if tip.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("; applied up to %s, %s before the moment asked", tip.UTC().Format(time.RFC3339Nano), at.Sub(tip).Round(time.Millisecond))
 }
 
 // Lag is how far a table's replication is behind now, for /readyz: the

@@ -76,6 +76,46 @@ func TestCaughtUp(t *testing.T) {
 			p.Applied("t", "a", at.Add(time.Second))
 			p.Applied("t", "b", at.Add(-time.Second))
 		}, []ListedShard{{ID: "a"}, {ID: "b"}}, false, "applied up to"},
+
+		// Several nodes: shards other nodes read, judged by the moment
+		// their reader published in the shared state table.
+		{"another node's shard published past the moment", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Held: true, Expires: at.Add(5 * time.Second), Applied: at.Add(time.Millisecond)},
+		}, true, ""},
+		{"another node's shard published before the moment", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Held: true, Expires: at.Add(5 * time.Second), Applied: at.Add(-time.Second)},
+		}, false, "read by node b: applied up to"},
+		{"another node's shard published exactly at the moment", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Held: true, Applied: at},
+		}, false, "read by node b"},
+		{"another node's shard with nothing published", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Held: true, Expires: at.Add(5 * time.Second)},
+		}, false, "published nothing"},
+		{"dead owner: lease expired, published before the moment", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Expires: at.Add(-time.Second), Applied: at.Add(-2 * time.Second)},
+		}, false, "no node holds it: the lease of node b expired"},
+		{"dead owner that had applied past the moment", streaming, []ListedShard{
+			{ID: "s2", Owner: "b", Expires: at.Add(2 * time.Second), Applied: at.Add(time.Second)},
+		}, true, ""},
+		{"released shard no node took yet", streaming, []ListedShard{
+			{ID: "s2", Applied: at.Add(-time.Second)},
+		}, false, "no node holds it (released)"},
+		{"a shard that moved here: the later of both tips", func(p *Progress, c *clock) {
+			p.Phase("t", PhaseStream)
+			p.ShardStarted("t", "s2")
+			p.Applied("t", "s2", at.Add(-time.Minute))
+		}, []ListedShard{{ID: "s2", Owner: "a", Held: true, Applied: at.Add(time.Second)}}, true, ""},
+		{"this node behind, the table's tip too", func(p *Progress, c *clock) {
+			p.Phase("t", PhaseStream)
+			p.ShardStarted("t", "s2")
+			p.Applied("t", "s2", at.Add(-time.Minute))
+		}, []ListedShard{{ID: "s2", Owner: "a", Held: true, Applied: at.Add(-time.Second)}}, false, "applied up to"},
+		{"shared: complete in the table", streaming, []ListedShard{
+			{ID: "s1", Complete: true}, {ID: "s2", Owner: "b", Held: true, Applied: at.Add(time.Second)},
+		}, true, ""},
+		{"shared: child waiting for its parent on another node", streaming, []ListedShard{
+			{ID: "s1", Owner: "b", Held: true, Applied: at.Add(time.Second)}, {ID: "s2", Parent: "s1"},
+		}, false, "waits for its parent s1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +133,21 @@ func TestCaughtUp(t *testing.T) {
 				t.Errorf("caught up with reasons %+v", behind)
 			}
 		})
+	}
+}
+
+// streaming puts table t in the stream phase with no shard read here.
+func streaming(p *Progress, _ *clock) { p.Phase("t", PhaseStream) }
+
+// TestCaughtUpNamesTheNode: a reason about another node's shard says
+// which node.
+func TestCaughtUpNamesTheNode(t *testing.T) {
+	at := time.Unix(1000, 0)
+	p := NewProgress(func() time.Time { return at })
+	p.Phase("t", PhaseStream)
+	_, behind := p.CaughtUp("t", at, []ListedShard{{ID: "s2", Owner: "n2", Held: true, Applied: at.Add(-time.Second)}})
+	if len(behind) != 1 || behind[0].Node != "n2" || behind[0].Shard != "s2" {
+		t.Fatalf("behind = %+v", behind)
 	}
 }
 

@@ -51,6 +51,15 @@ type BackfillReport struct {
 	ItemsDone  int64   `json:"items_done,omitempty"`
 	ItemsTotal int64   `json:"items_total,omitempty"`
 	ItemsPerS  float64 `json:"items_per_second,omitempty"`
+	// Open lists the partitions not done yet with their leases (a shared
+	// state table only): which node loads what.
+	Open []PartitionReport `json:"open,omitempty"`
+}
+
+// PartitionReport is one backfill partition that is not done yet.
+type PartitionReport struct {
+	Partition string       `json:"partition"` // e.g. "export/<data file>", "scan/0-of-4"
+	Lease     *LeaseReport `json:"lease,omitempty"`
 }
 
 // ShardReport is one stream shard.
@@ -61,19 +70,69 @@ type ShardReport struct {
 	Done     bool     `json:"done"`
 	LagSec   *float64 `json:"lag_seconds,omitempty"` // live only
 	Reading  bool     `json:"reading"`               // a live reader holds it
-	// Owner is the node holding the shard's lease in a shared state table.
+	// Owner is the node holding the shard's lease in a shared state table
+	// (a live lease only; Lease has the rest).
 	Owner string `json:"owner,omitempty"`
+	// Lease is the shard's lease in a shared state table (nil otherwise).
+	Lease *LeaseReport `json:"lease,omitempty"`
 }
 
-// SetOwners records which node holds each shard (checkpoint key → node,
-// from a shared state table).
-func (r *Report) SetOwners(owners map[string]string) {
+// LeaseReport is a partition's lease in a shared state table.
+type LeaseReport struct {
+	// Node holds, or last held, the lease ("" once released or done).
+	Node string `json:"node,omitempty"`
+	// Held: the lease is live (not expired) as of the status read.
+	Held    bool       `json:"held"`
+	Expires *time.Time `json:"expires,omitempty"`
+	// AppliedUpTo (stream shards), as the shard's reader last published
+	// it: every record written before it is applied and checkpointed.
+	AppliedUpTo *time.Time `json:"applied_up_to,omitempty"`
+}
+
+// SetLeases records each shard's and open backfill partition's lease from
+// the records of a shared state table, read at now.
+func (r *Report) SetLeases(parts []checkpoint.Partition, now time.Time) {
+	byKey := make(map[string]checkpoint.Partition, len(parts))
+	for _, p := range parts {
+		byKey[p.Key] = p
+	}
 	for i := range r.Tables {
 		t := &r.Tables[i]
 		for j := range t.Shards {
-			t.Shards[j].Owner = owners["stream/"+t.Table+"/shard/"+t.Shards[j].Shard]
+			s := &t.Shards[j]
+			p, ok := byKey["stream/"+t.Table+"/shard/"+s.Shard]
+			if !ok {
+				continue
+			}
+			s.Lease = leaseOf(p, now)
+			if s.Lease.Held {
+				s.Owner = p.Owner
+			}
+		}
+		if t.Backfill == nil {
+			continue
+		}
+		prefix := "backfill/" + t.Table + "/"
+		for _, p := range parts {
+			rest, ok := strings.CutPrefix(p.Key, prefix)
+			if ok && rest != "meta" && !p.Progress.Done {
+				t.Backfill.Open = append(t.Backfill.Open, PartitionReport{Partition: rest, Lease: leaseOf(p, now)})
+			}
 		}
 	}
+}
+
+func leaseOf(p checkpoint.Partition, now time.Time) *LeaseReport {
+	l := &LeaseReport{Node: p.Owner, Held: p.Held(now)}
+	if !p.Expires.IsZero() {
+		e := p.Expires
+		l.Expires = &e
+	}
+	if !p.Applied.IsZero() {
+		a := p.Applied
+		l.AppliedUpTo = &a
+	}
+	return l
 }
 
 // TableRef names a table of the pipeline file.

@@ -64,3 +64,48 @@ func TestBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestSetLeases: with a shared state table every shard shows the node
+// holding or last holding its lease, the expiry and how far it is
+// applied; open backfill partitions show theirs.
+func TestSetLeases(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	state := map[string]checkpoint.Progress{
+		"backfill/a/meta":        {Meta: map[string]string{"kind": "scan"}},
+		"backfill/a/scan/0-of-2": {Done: true},
+		"backfill/a/scan/1-of-2": {},
+		"stream/a/shard/s1":      {Sequence: "100", Done: true},
+		"stream/a/shard/s2":      {Sequence: "200", Parent: "s1"},
+		"stream/a/shard/s3":      {Sequence: "300"},
+	}
+	parts := []checkpoint.Partition{
+		{Key: "backfill/a/scan/1-of-2", Owner: "n2", Expires: now.Add(4 * time.Second)},
+		{Key: "stream/a/shard/s1", Progress: state["stream/a/shard/s1"]},
+		{Key: "stream/a/shard/s2", Owner: "n1", Expires: now.Add(3 * time.Second), Applied: now.Add(-time.Second)},
+		{Key: "stream/a/shard/s3", Owner: "n3", Expires: now.Add(-2 * time.Second), Applied: now.Add(-9 * time.Second)},
+	}
+	r := Build([]TableRef{{"p", "a"}}, state, nil)
+	r.SetLeases(parts, now)
+	tr := r.Tables[0]
+	tests := []struct {
+		shard string
+		owner string // the live holder
+		lease LeaseReport
+	}{
+		{"s1", "", LeaseReport{}},
+		{"s2", "n1", LeaseReport{Node: "n1", Held: true}},
+		{"s3", "", LeaseReport{Node: "n3", Held: false}},
+	}
+	for i, tt := range tests {
+		s := tr.Shards[i]
+		if s.Shard != tt.shard || s.Owner != tt.owner || s.Lease == nil || s.Lease.Node != tt.lease.Node || s.Lease.Held != tt.lease.Held {
+			t.Errorf("shard %d = %+v (lease %+v), want %s owned by %q with %+v", i, s, s.Lease, tt.shard, tt.owner, tt.lease)
+		}
+	}
+	if l := tr.Shards[1].Lease; l.Expires == nil || !l.Expires.Equal(now.Add(3*time.Second)) || l.AppliedUpTo == nil || !l.AppliedUpTo.Equal(now.Add(-time.Second)) {
+		t.Errorf("s2 lease %+v", l)
+	}
+	if b := tr.Backfill; len(b.Open) != 1 || b.Open[0].Partition != "scan/1-of-2" || b.Open[0].Lease.Node != "n2" || !b.Open[0].Lease.Held {
+		t.Errorf("open backfill partitions %+v", b.Open)
+	}
+}

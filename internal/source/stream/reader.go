@@ -137,7 +137,9 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			s.m.ShardLag.WithLabelValues(s.table.Name, sh.ID).Set(0)
 		}
 		delay = s.opts.nextPoll(delay, len(out.Records))
-		s.opts.Progress.Applied(s.table.Name, sh.ID, appliedUpTo(last, out.Records))
+		tip := appliedUpTo(last, out.Records)
+		s.opts.Progress.Applied(s.table.Name, sh.ID, tip)
+		checkpoint.PublishApplied(s.store, key, tip) // for the other nodes' caught-up answer
 		if out.NextShardIterator == nil {
 			p.Clock = clock
 			if err := s.store.Complete(work, key, p); err != nil {
