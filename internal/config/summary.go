@@ -74,6 +74,9 @@ func summarizeTable(b *strings.Builder, t Table) {
 		if s.PollInterval != DefaultPollInterval {
 			fmt.Fprintf(b, ", idle shards polled every %s", fmtDuration(s.PollInterval))
 		}
+		if s.TableDeletedWait != DefaultTableDeletedWait {
+			fmt.Fprintf(b, ", a deleted table is waited for %s", fmtDuration(s.TableDeletedWait))
+		}
 		b.WriteString(")\n")
 	} else {
 		fmt.Fprintf(b, "    %d. no stream: stop after the backfill\n", step)
