@@ -114,6 +114,22 @@ func (e *e2e) awaitReady(want int, timeout time.Duration, parts ...string) strin
 	return why
 }
 
+// startLifecycle runs a scan-backfilled table with on_gap: rebackfill and
+// the metrics server, writes for d and waits until the index equals it.
+func startLifecycle(t *testing.T, name string, d time.Duration) (*e2e, *workload.Workload) {
+	t.Helper()
+	e := newE2E(t, name, "", "")
+	e.metricsAddr = freeAddr(t)
+	e.writePipeline(lifecycleScan, "")
+	e.start()
+	w := e.hostile(workload.Config{Keys: 60})
+	if err := w.RunFor(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	e.converge(90 * time.Second)
+	return e, w
+}
+
 // TestStreamDisabledThenEnabled: the stream is disabled while ddbsync runs.
 // ddbsync applies everything the old stream held, then waits — running, not
 // ready, saying why — while writes go unstreamed. The stream is enabled
@@ -121,15 +137,7 @@ func (e *e2e) awaitReady(want int, timeout time.Duration, parts ...string) strin
 // the table is backfilled again, exactly once, and the new stream followed;
 // the old stream's checkpoints are gone from the state.
 func TestStreamDisabledThenEnabled(t *testing.T) {
-	e := newE2E(t, "reenable", "", "")
-	e.metricsAddr = freeAddr(t)
-	e.writePipeline(lifecycleScan, "")
-	e.start()
-	w := e.hostile(workload.Config{Keys: 60})
-	if err := w.RunFor(e.ctx, 4*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.converge(90 * time.Second)
+	e, w := startLifecycle(t, "reenable", 4*time.Second)
 	oldARN := e.streamARN()
 	_, oldShards := e.recordedStream()
 
@@ -279,15 +287,7 @@ func sorted(xs []string) []string {
 // re-backfills the new table, the orphan sweep deletes the documents of
 // items that went with the old table, and the new stream is followed.
 func TestTableDeletedAndCreatedAgain(t *testing.T) {
-	e := newE2E(t, "recreate", "", "")
-	e.metricsAddr = freeAddr(t)
-	e.writePipeline(lifecycleScan, "")
-	e.start()
-	w := e.hostile(workload.Config{Keys: 60})
-	if err := w.RunFor(e.ctx, 3*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.converge(90 * time.Second)
+	e, w := startLifecycle(t, "recreate", 3*time.Second)
 	oldARN := e.streamARN()
 	if err := w.RunFor(e.ctx, 2*time.Second); err != nil {
 		t.Fatal(err)
