@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/ddbsync/ddbsync/internal/processor"
 	"log/slog"
 
 	"github.com/ddbsync/ddbsync/internal/config"
+	"github.com/ddbsync/ddbsync/internal/processor"
 	"github.com/ddbsync/ddbsync/internal/sink/opensearch"
 	"github.com/ddbsync/ddbsync/internal/verify"
 )
