@@ -140,14 +140,14 @@ func (s *Source) trackFloor(key string) func() {
 // record gets a version from it, so a replay computes the same versions.
 //
 // Before a reader's first record, a shared floor is first brought up to the
-// one saved in the state store (rctx: the reader's context, work: its work
-// context).
-func (s *Source) applyFloor(rctx, ctx context.Context, key string, p *checkpoint.Progress, clock *change.Clock) error {
+// one saved in the state store (ctx: the reader's context; the raised
+// clock is saved with work, its work context).
+func (s *Source) applyFloor(ctx, work context.Context, key string, p *checkpoint.Progress, clock *change.Clock) error {
 	f := s.table.Floor
 	if f == nil {
 		return nil
 	}
-	if err := f.catchUp(rctx, key, s.log); err != nil {
+	if err := f.catchUp(ctx, key, s.log); err != nil {
 		return err
 	}
 	v := f.Value()
@@ -156,7 +156,7 @@ func (s *Source) applyFloor(rctx, ctx context.Context, key string, p *checkpoint
 		if raised.Raise(in) {
 			q := *p
 			q.Clock = raised
-			if err := s.store.Save(ctx, key, q); err != nil {
+			if err := s.store.Save(work, key, q); err != nil {
 				return fmt.Errorf("save raised clock of %s: %w", key, err)
 			}
 			*p, *clock = q, raised

@@ -69,34 +69,34 @@ func (f *Floor) followOnce(ctx context.Context, acked *int64) error {
 		return fmt.Errorf("read clock floor of table %s: %w", f.shared.table, err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, followSlice)
-	eff, err := f.Raise(rctx, v)
+	_, err = f.Raise(rctx, v)
 	cancel()
-	if err != nil {
-		return nil // readers still finishing a batch: read the store again
+	if err != nil || v <= *acked {
+		return nil // (readers still finishing a batch: read the store again)
 	}
-	if eff <= *acked {
-		return nil
-	}
-	if err := f.shared.acks.AckFloor(ctx, f.shared.table, eff); err != nil {
+	// The saved value, not the one in effect here: an acknowledgement is
+	// never above a saved floor, so one left in the node record by an
+	// earlier process with the same node id stays true for this one, whose
+	// readers all start from the saved floor.
+	if err := f.shared.acks.AckFloor(ctx, f.shared.table, v); err != nil {
 		return err
 	}
-	*acked = eff
+	*acked = v
 	return nil
 }
 
 // AwaitNodes raises this node's readers to v, acknowledges it and waits
 // until every node that must apply v (checkpoint.DynamoStore.FloorAcks:
 // the live ones and those holding a shard lease) acknowledged it or a
-// higher floor, polling every poll. Call it after v is saved in the store
-// (the other nodes follow the saved floor). When ctx ends first the error
+// higher floor, polling every poll. Call it with a floor saved in the
+// store (the other nodes follow the saved floor). When ctx ends first the error
 // names the nodes behind and wraps ctx's error. For a floor that is not
 // shared it only raises this node's readers.
 func (f *Floor) AwaitNodes(ctx context.Context, v int64, poll time.Duration) error {
-	eff, err := f.Raise(ctx, v)
-	if err != nil || f.shared == nil {
+	if _, err := f.Raise(ctx, v); err != nil || f.shared == nil {
 		return err
 	}
-	if err := f.shared.acks.AckFloor(ctx, f.shared.table, eff); err != nil {
+	if err := f.shared.acks.AckFloor(ctx, f.shared.table, v); err != nil {
 		return err
 	}
 	t := time.NewTimer(0)
