@@ -170,6 +170,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 		}
 	}
 	hb.Go(func() error { return stores.run(hctx) })
+	hb.Go(func() error { return floors.follow(hctx) })
 	health.Started()
 	cu.start()
 	runCtx, stopRun := context.WithCancel(ctx)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/metrics"
@@ -21,8 +23,17 @@ import (
 const ClockFloorPath = "/admin/clock-floor"
 
 // floorWait bounds how long a request waits for the shard readers to apply
-// a floor (a reader applies it after its batch in flight is acknowledged).
+// a floor (a reader applies it after its batch in flight is acknowledged),
+// on this node and, with a shared state store, on every other node.
 const floorWait = 2 * time.Minute
+
+// floorFollowEvery is how often each node reads the saved floors of its
+// tables with a shared state store (a floor raised through another node).
+const floorFollowEvery = time.Second
+
+// floorAckPoll is how often a request reads the other nodes'
+// acknowledgements while it waits for them.
+const floorAckPoll = 250 * time.Millisecond
 
 // ClockFloorRequest is the body of POST /admin/clock-floor.
 type ClockFloorRequest struct {
@@ -46,17 +57,23 @@ type ClockFloorResponse struct {
 // re-backfills) and serves the admin endpoint.
 type floors struct {
 	log    *slog.Logger
+	wait   time.Duration // floorWait
+	every  time.Duration // floorFollowEvery
+	poll   time.Duration // floorAckPoll
 	mu     sync.Mutex
 	by     map[string]*stream.Floor
 	stores map[string]checkpoint.Store // the state store of each table's pipeline
 }
 
 func newFloors(log *slog.Logger) *floors {
-	return &floors{log: log, by: map[string]*stream.Floor{}, stores: map[string]checkpoint.Store{}}
+	return &floors{log: log, wait: floorWait, every: floorFollowEvery, poll: floorAckPoll,
+		by: map[string]*stream.Floor{}, stores: map[string]checkpoint.Store{}}
 }
 
 // forTable returns the table's floor, starting from the one saved in the
-// state store (so a restart starts above the floors raised before).
+// state store (so a restart starts above the floors raised before). With
+// a shared store (several nodes) the floor follows the saved one (follow)
+// and a raise waits for every node.
 func (f *floors) forTable(ctx context.Context, table string, store checkpoint.Store) (*stream.Floor, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -69,8 +86,23 @@ func (f *floors) forTable(ctx context.Context, table string, store checkpoint.St
 		return nil, fmt.Errorf("read clock floor of table %s: %w", table, err)
 	}
 	fl := stream.NewFloor(v)
+	if acks, ok := store.(stream.NodeAcks); ok {
+		fl = stream.NewSharedFloor(v, table, store, acks)
+	}
 	f.by[table] = fl
 	return fl, nil
+}
+
+// follow keeps every table's floor at the one saved in its shared state
+// store (raised through another node) until ctx ends; see Floor.Follow.
+func (f *floors) follow(ctx context.Context) error {
+	f.mu.Lock()
+	var g errgroup.Group
+	for table, fl := range f.by {
+		g.Go(func() error { return fl.Follow(ctx, f.every, f.log.With("table", table)) })
+	}
+	f.mu.Unlock()
+	return g.Wait()
 }
 
 func (f *floors) lookup(table string) (*stream.Floor, checkpoint.Store) {
@@ -87,6 +119,9 @@ func (f *floors) route() metrics.Route {
 // serve raises a table's floor in the running shard readers, then durably
 // in the state store; it answers once every reader applied it at a batch
 // boundary, so every stream change read from then on has a higher version.
+// With a shared state store that means every reader on every node that may
+// read the table's shards; when they have not all acknowledged it within
+// floorWait it answers 503 (verify then repairs nothing above the floor).
 func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 	var req ClockFloorRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Table == "" || req.Floor <= 0 {
@@ -102,7 +137,7 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("table %s is not replicated by this process", req.Table), http.StatusNotFound)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), floorWait)
+	ctx, cancel := context.WithTimeout(r.Context(), f.wait)
 	defer cancel()
 	gen, err := checkpoint.Generation(ctx, store, req.Table)
 	if err != nil {
@@ -119,18 +154,29 @@ func (f *floors) serve(w http.ResponseWriter, r *http.Request) {
 	// Once saved, shards started later and restarts begin above it.
 	eff, err := fl.Raise(ctx, req.Floor)
 	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			status = http.StatusServiceUnavailable
-		}
-		http.Error(w, err.Error(), status)
+		floorError(w, err)
 		return
 	}
 	if eff, err = checkpoint.RaiseFloor(ctx, store, req.Table, eff); err != nil {
 		http.Error(w, fmt.Sprintf("save clock floor of table %s: %v", req.Table, err), http.StatusInternalServerError)
 		return
 	}
+	// The other nodes follow the saved floor; wait until all applied it.
+	if err := fl.AwaitNodes(ctx, eff, f.poll); err != nil {
+		f.log.Warn("clock floor saved but not applied everywhere in time; verify repairs nothing above it", "table", req.Table, "floor", eff, "err", err)
+		floorError(w, err)
+		return
+	}
 	f.log.Info("clock floor raised", "table", req.Table, "generation", gen, "floor", eff)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(ClockFloorResponse{Table: req.Table, Generation: gen, Floor: eff})
+}
+
+// floorError answers a raise that failed: 503 when it ran out of time.
+func floorError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		status = http.StatusServiceUnavailable
+	}
+	http.Error(w, err.Error(), status)
 }

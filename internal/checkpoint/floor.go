@@ -26,10 +26,12 @@ func Floor(ctx context.Context, s Store, table string) (int64, error) {
 
 // RaiseFloor durably raises a table's clock floor to at least v and returns
 // the floor in effect (v, or a higher one saved before). It never lowers
-// it. With a shared store, callers serialize through the lease on the
-// table's stream (only the process reading the stream raises it while it
-// runs).
+// it, also when several nodes raise it at once: a shared store raises it
+// with a conditional write on the record it read (floorRaiser).
 func RaiseFloor(ctx context.Context, s Store, table string, v int64) (int64, error) {
+	if r, ok := s.(floorRaiser); ok {
+		return r.raiseFloor(ctx, table, v)
+	}
 	cur, err := Floor(ctx, s, table)
 	if err != nil {
 		return 0, err
@@ -37,10 +39,19 @@ func RaiseFloor(ctx context.Context, s Store, table string, v int64) (int64, err
 	if cur >= v {
 		return cur, nil
 	}
-	if err := s.Save(ctx, FloorKey(table), Progress{Meta: map[string]string{"floor": strconv.FormatInt(v, 10)}}); err != nil {
+	if err := s.Save(ctx, FloorKey(table), floorProgress(v)); err != nil {
 		return 0, err
 	}
 	return v, nil
+}
+
+// floorRaiser is a store that raises a floor atomically.
+type floorRaiser interface {
+	raiseFloor(ctx context.Context, table string, v int64) (int64, error)
+}
+
+func floorProgress(v int64) Progress {
+	return Progress{Meta: map[string]string{"floor": strconv.FormatInt(v, 10)}}
 }
 
 func parseFloor(p Progress) (int64, error) {

@@ -99,38 +99,29 @@ func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
 // is dropped: well before it expires, when another node may take it.
 func (s *DynamoStore) giveUp() time.Duration { return s.timeout * 2 / 3 }
 
-// heartbeat writes the node item and counts the nodes whose heartbeat has
-// not expired.
+// heartbeat refreshes the node item and counts the nodes whose heartbeat
+// has not expired. It updates rather than replaces the item, so the floors
+// the node acknowledged (AckFloor) stay in it.
 func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	now := s.now()
-	item := map[string]types.AttributeValue{
-		attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(s.node),
-		attrExpires: num(now.Add(s.timeout).UnixMilli()), attrTTL: num(now.Add(time.Hour).Unix()),
-	}
-	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: s.nodeKey(s.node),
+		UpdateExpression:          aws.String("SET #expires = :exp, #ttl = :ttl"),
+		ExpressionAttributeNames:  map[string]string{"#expires": attrExpires, "#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(now.Add(s.timeout).UnixMilli()), ":ttl": num(now.Add(time.Hour).Unix())},
+	})
+	if err != nil {
 		return fmt.Errorf("write node heartbeat to table %s: %w", s.table, err)
 	}
 	live := 0
-	var start map[string]types.AttributeValue
-	for {
-		out, err := s.api.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String(s.table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
-			KeyConditionExpression:    aws.String("#pk = :pk"),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(s.pipeline + "|" + nodesGroup)},
-		})
-		if err != nil {
-			return fmt.Errorf("list nodes in table %s: %w", s.table, err)
+	err = s.queryGroup(ctx, nodesGroup, func(it map[string]types.AttributeValue) error {
+		if exp, err := number(it, attrExpires); err == nil && exp > now.UnixMilli() {
+			live++
 		}
-		for _, it := range out.Items {
-			if exp, err := number(it, attrExpires); err == nil && exp > now.UnixMilli() {
-				live++
-			}
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		start = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
 	}
 	s.mu.Lock()
 	s.nodes = max(live, 1)
@@ -138,12 +129,16 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	return nil
 }
 
+// nodeKey is the key of a node's record.
+func (s *DynamoStore) nodeKey(node string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(node)}
+}
+
 // leave deletes the node item, so the others count one node less at once.
 func (s *DynamoStore) leave(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	key := map[string]types.AttributeValue{attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(s.node)}
-	if _, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key}); err != nil {
+	if _, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: s.nodeKey(s.node)}); err != nil {
 		s.log.Warn("could not delete the node item", "err", err)
 	}
 }

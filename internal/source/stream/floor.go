@@ -30,6 +30,11 @@ import (
 //     readers started later (children) apply it before their first record;
 //     run then saves the floor in the state store (checkpoint.RaiseFloor)
 //     before it answers, so a restart starts above it too.
+//   - With several nodes (a shared store, NewSharedFloor), the run that
+//     saved F also waits until every other node that may read the table's
+//     shards acknowledged F (AwaitNodes; each node follows the saved floor,
+//     Follow), and a reader that starts later on any node (a take-over of
+//     a dead node's shard) reads the saved floor before its first record.
 //   - So a change made in DynamoDB after the repair's GetItem is read from
 //     the stream after Raise returned, by a reader that has applied F: its
 //     version is above F and it wins over the repair, in whichever order
@@ -45,6 +50,7 @@ type Floor struct {
 	value   int64            // full version, generation included
 	applied map[string]int64 // active reader (shard key) → floor it has applied
 	changed chan struct{}    // closed and replaced when a reader applies a floor
+	shared  *sharedFloor     // nil: this process alone reads the table's shards
 }
 
 // NewFloor returns a floor starting at v (the value saved in the state
@@ -63,12 +69,8 @@ func (f *Floor) Value() int64 {
 // Raise lifts the floor to at least v and waits until every active shard
 // reader has applied it (or ctx ends). It returns the floor in effect.
 func (f *Floor) Raise(ctx context.Context, v int64) (int64, error) {
-	f.mu.Lock()
-	if v > f.value {
-		f.value = v
-	}
-	v = f.value
-	f.mu.Unlock()
+	f.lift(v)
+	v = f.Value()
 	for {
 		f.mu.Lock()
 		behind := 0
@@ -136,10 +138,17 @@ func (s *Source) trackFloor(key string) func() {
 // boundary: p holds the last acknowledged sequence and clock equals
 // p.Clock. A clock that moves is saved with the same sequence before any
 // record gets a version from it, so a replay computes the same versions.
-func (s *Source) applyFloor(ctx context.Context, key string, p *checkpoint.Progress, clock *change.Clock) error {
+//
+// Before a reader's first record, a shared floor is first brought up to the
+// one saved in the state store (ctx: the reader's context; the raised
+// clock is saved with work, its work context).
+func (s *Source) applyFloor(ctx, work context.Context, key string, p *checkpoint.Progress, clock *change.Clock) error {
 	f := s.table.Floor
 	if f == nil {
 		return nil
+	}
+	if err := f.catchUp(ctx, key, s.log); err != nil {
+		return err
 	}
 	v := f.Value()
 	if in, ok := change.WithinGeneration(v, s.table.Generation); ok {
@@ -147,7 +156,7 @@ func (s *Source) applyFloor(ctx context.Context, key string, p *checkpoint.Progr
 		if raised.Raise(in) {
 			q := *p
 			q.Clock = raised
-			if err := s.store.Save(ctx, key, q); err != nil {
+			if err := s.store.Save(work, key, q); err != nil {
 				return fmt.Errorf("save raised clock of %s: %w", key, err)
 			}
 			*p, *clock = q, raised

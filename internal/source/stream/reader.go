@@ -64,8 +64,8 @@ func (s *Source) readShard(ctx, work context.Context, sh shardInfo, p checkpoint
 			return nil
 		}
 		last = s.opts.Now()
-		if err := s.applyFloor(work, key, &p, &clock); err != nil {
-			return err
+		if err := s.applyFloor(ctx, work, key, &p, &clock); err != nil {
+			return stopped(ctx, err)
 		}
 		s.m.GetRecords.WithLabelValues(s.table.Name).Inc()
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
