@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbsync/ddbsync/internal/app"
-	"github.com/ddbsync/ddbsync/internal/checkpoint"
 	"github.com/ddbsync/ddbsync/internal/config"
 	sinkos "github.com/ddbsync/ddbsync/internal/sink/opensearch"
 	"github.com/ddbsync/ddbsync/internal/verify"
@@ -23,8 +22,8 @@ import (
 // the table (after the repair with --repair).
 const exitDifferences = 4
 
-const verifyHelp = `Usage: ddbsync verify [-f pipeline.yaml] [--repair] [--json] [--segments N] [--recheck-after 5s]
-                      [--state-dir DIR] [--metrics-addr ADDR]
+const verifyHelp = `Usage: ddbsync verify [-f pipeline.yaml] [-c data-prepper-config.yaml] [--repair] [--json] [--segments N]
+                      [--recheck-after 5s] [--state-dir DIR] [--metrics-addr ADDR]
 
 Compares every table of the pipeline file with the documents of each of its
 opensearch sinks: reads the whole table (consistent parallel Scan, each item
@@ -67,6 +66,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	recheck := fs.Duration("recheck-after", 5*time.Second, "wait before re-reading a difference")
 	stateDir := fs.String("state-dir", envOr("DDBSYNC_STATE_DIR", ".ddbsync"), "run's checkpoint directory, read (not locked) for each table's version generation (env DDBSYNC_STATE_DIR)")
 	metricsAddr := fs.String("metrics-addr", envOr("DDBSYNC_METRICS_ADDR", "127.0.0.1:4900"), "the running ddbsync's metrics address, where --repair raises a table's clock floor (env DDBSYNC_METRICS_ADDR)")
+	dpConfig := registerDPConfig(fs)
 	if code, done := parse(fs, args); done {
 		return code
 	}
@@ -78,6 +78,10 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	log, f, code, done := c.setup(prog, stderr) // a log line first clears the progress line
 	if done {
 		return code
+	}
+	coord, ok := loadDPConfig(*dpConfig, stderr)
+	if !ok {
+		return exitConfig
 	}
 	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	var targets int
@@ -105,7 +109,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Progress = prog.show
 	rep := &verify.Report{Repair: *repair, Equal: true}
-	err := verifyAll(ctx, f, local, *stateDir, opts, rep)
+	err := verifyAll(ctx, f, coord, local, *stateDir, opts, rep)
 	prog.done()
 	if err != nil {
 		log.Error("verify failed", "err", err)
@@ -132,7 +136,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 }
 
 // verifyAll checks every table × opensearch sink of f, in file order.
-func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string, opts verify.Options, rep *verify.Report) error {
+func verifyAll(ctx context.Context, f *config.File, coord *config.Coordination, local bool, stateDir string, opts verify.Options, rep *verify.Report) error {
 	type sinkIO struct {
 		idx verify.Index
 		w   *sinkos.Sink
@@ -177,7 +181,7 @@ func verifyAll(ctx context.Context, f *config.File, local bool, stateDir string,
 			// (it moves on at every re-backfill after a stream gap).
 			topts := opts
 			topts.Writer = sio.w
-			if topts.Generation, err = checkpoint.ReadGeneration(stateDir, t.Table); err != nil {
+			if topts.Generation, err = tableGeneration(ctx, p, coord, stateDir, t.Table); err != nil {
 				return fmt.Errorf("pipeline %s table %s: %w", p.Name, t.Table, err)
 			}
 			tr, err := verify.Check(ctx, ddb, sio.idx, t, topts)
