@@ -412,6 +412,13 @@ func TestStreamReplacedAcrossNodes(t *testing.T) {
 	if err := w.RunFor(l.ctx, 4*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The nodes are running the pipeline (a first start on a table without
+	// a stream is refused at once: that is another scenario).
+	for _, p := range l.h.Nodes() {
+		if !p.Ready(l.ctx, 120*time.Second) {
+			t.Fatalf("node %s not ready:\n%s", p.Node, shared.Tail(p.Log(), 3000))
+		}
+	}
 	oldARN := l.streamARN()
 	l.setStream("")
 	if err := w.RunFor(l.ctx, 2*time.Second); err != nil { // never streamed
@@ -450,6 +457,22 @@ func TestStreamReplacedAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.converge(60 * time.Second)
+	// verify --repair through a node writes in the nodes' generation (read
+	// from the state table): an out-of-band change is repaired.
+	var id string
+	for k := range l.indexDocs() {
+		if strings.HasPrefix(k, "k0") && (id == "" || k < id) {
+			id = k
+		}
+	}
+	l.osWrite("POST", "/_update/"+id+"?refresh=true", `{"doc":{"s":"changed by _update"}}`)
+	l.metricsAddr = nodeByName(l.h.Nodes(), "n1").MetricsAddr
+	l.h.ExtraEnv = append(l.h.ExtraEnv, "DDBSYNC_NODE=verify") // the pipeline's node_id (verify takes no lease)
+	code, r, _ := l.verifyRepair(true)
+	if tr := r.Tables; code != 0 || len(tr) != 1 || !r.Equal || tr[0].Repair == nil || tr[0].Repair.Indexed != 1 {
+		t.Fatalf("verify --repair of %s in generation 1: exit %d, report %+v", id, code, r)
+	}
+	l.converge(30 * time.Second)
 }
 
 // store reads the scenario's state table (a reader only: it holds no lease
