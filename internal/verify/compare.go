@@ -67,6 +67,12 @@ type state struct {
 	docVersion int64
 }
 
+// docMovedSince reports whether the document changed (appeared, went, or
+// got another version) between an earlier state and this one.
+func (s state) docMovedSince(earlier state) bool {
+	return s.hasDoc != earlier.hasDoc || s.docVersion != earlier.docVersion
+}
+
 // kind classifies a state; ok is false when item and document agree.
 func (s state) kind(bodies bool) (k Kind, differs bool) {
 	switch {

@@ -17,7 +17,9 @@ const getBatch = 200
 // is kept when its item and document read the same as the time before
 // (nothing moved for RecheckAfter: a real difference); when something moved,
 // it is re-read again, at most MaxRechecks times, then kept as "still
-// changing". It returns the kept candidates and how many went away.
+// changing" — unless its document changed too since the first read (the
+// replicator is applying the key's changes: a hot key, counted in flight).
+// It returns the kept candidates and how many went away.
 func (c *checker) recheck(ctx context.Context, cands []*candidate) (kept []*candidate, settled int, err error) {
 	pending := make([]*candidate, 0, len(cands))
 	for _, cd := range cands {
@@ -47,6 +49,11 @@ func (c *checker) recheck(ctx context.Context, cands []*candidate) (kept []*cand
 				settled++
 			case cd.last == prev[i]:
 				kept = append(kept, cd)
+			case round >= c.o.MaxRechecks && cd.last.docMovedSince(cd.first):
+				// Still changing, but the document follows the item (the
+				// replicator applies its changes): in flight, not a
+				// difference. A later verify judges it once it settles.
+				settled++
 			case round >= c.o.MaxRechecks:
 				cd.moving = true
 				kept = append(kept, cd)
