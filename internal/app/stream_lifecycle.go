@@ -101,10 +101,9 @@ func (t *tableRun) streamPhase(ctx context.Context, arn string, cutoff, gen int6
 		// The recorded stream no longer exists (trimmed 24 h after it was
 		// disabled): when the table has another, say so with both ARNs.
 		if next, derr := describeTable(ctx, t.describer(), t.cfg, t.local); derr == nil && next.StreamEnabled && next.StreamARN != arn {
-			r := stream.Replaced(t.info.Name, arn, next.StreamARN)
+			r := t.replaced(arn, next.StreamARN)
 			r.Reason += "; the old stream no longer exists, so what it still held after the last checkpoint is lost too"
 			r.Err = gap
-			t.m.Gaps.WithLabelValues(t.info.Name, "stream_replaced").Inc()
 			return r
 		}
 		return err
@@ -115,8 +114,13 @@ func (t *tableRun) streamPhase(ctx context.Context, arn string, cutoff, gen int6
 	if err != nil || next == "" {
 		return err
 	}
+	return t.replaced(arn, next)
+}
+
+// replaced counts and returns the gap of a replaced stream.
+func (t *tableRun) replaced(old, next string) *stream.GapError {
 	t.m.Gaps.WithLabelValues(t.info.Name, "stream_replaced").Inc()
-	return stream.Replaced(t.info.Name, arn, next)
+	return stream.Replaced(t.info.Name, old, next)
 }
 
 // awaitStream describes the table until it has an enabled stream other than
