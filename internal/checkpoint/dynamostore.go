@@ -88,7 +88,7 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewLeases(nil)
 	}
-	return &DynamoStore{api: api, table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
+	return &DynamoStore{api: newCountedAPI(api, o.Metrics.Requests, o.Node), table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
 		doneTTL: o.DoneTTL, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
 		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1}
 }
