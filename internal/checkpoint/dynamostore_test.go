@@ -431,7 +431,7 @@ func TestBeatRenewsSideBySide(t *testing.T) {
 	if got := len(a.Held()); got != n {
 		t.Fatalf("a holds %d leases after the heartbeat, want %d", got, n)
 	}
-	clock.Add(testTimeout*3/4) // past the first expiry, before the renewed one
+	clock.Add(testTimeout * 3 / 4) // past the first expiry, before the renewed one
 	for i := range n {
 		if _, _, _, err := b.Acquire(context.Background(), fmt.Sprintf("stream/t/shard/s%03d", i)); !errors.Is(err, ErrLeaseHeld) {
 			t.Fatalf("shard %d: b took a renewed lease: %v", i, err)
