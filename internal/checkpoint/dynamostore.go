@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,6 +59,14 @@ type DynamoStore struct {
 	// written as a record without a lease.
 	gone  map[string]bool
 	nodes int // live nodes at the last heartbeat
+
+	// Release announcements (dynamo_releases.go).
+	relWanted    atomic.Int64 // releases made by this node
+	annMu        sync.Mutex   // one announcement write at a time
+	relAnnounced int64        // releases counted by the last announcement
+	relMu        sync.Mutex
+	relSeen      int64         // the pipeline's release counter at the last poll
+	relChanged   chan struct{} // closed when relSeen changes
 }
 
 // lease is one lease this node holds.
@@ -90,7 +99,7 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	}
 	return &DynamoStore{api: newCountedAPI(api, o.Metrics.Requests, o.Node), table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
 		doneTTL: o.DoneTTL, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
-		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1}
+		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1, relChanged: make(chan struct{})}
 }
 
 // Node is this node's id.
@@ -145,7 +154,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 	}
 	now := s.now()
 	if r.owner != "" && r.owner != s.node && r.expires > now.UnixMilli() {
-		return nil, Progress{}, false, fmt.Errorf("%w: %s is held by %s for %s more", ErrLeaseHeld, key, r.owner, time.Duration(r.expires-now.UnixMilli())*time.Millisecond)
+		return nil, Progress{}, false, &HeldError{Key: key, Owner: r.owner, Until: time.UnixMilli(r.expires)}
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
@@ -167,7 +176,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 	}
 	if _, err := s.api.UpdateItem(ctx, in); err != nil {
 		if conditionFailed(err) {
-			return nil, Progress{}, false, fmt.Errorf("%w: %s was taken by another node first", ErrLeaseHeld, key)
+			return nil, Progress{}, false, &HeldError{Key: key}
 		}
 		return nil, Progress{}, false, fmt.Errorf("take lease %s in table %s: %w", key, s.table, err)
 	}
@@ -307,6 +316,9 @@ func (s *DynamoStore) Release(ctx context.Context, key string) error {
 	_, err := s.api.UpdateItem(ctx, in)
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("release lease %s in table %s: %w", key, s.table, err)
+	}
+	if err == nil {
+		s.announceRelease(ctx)
 	}
 	s.log.Debug("lease released", "key", key)
 	return nil

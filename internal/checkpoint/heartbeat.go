@@ -17,6 +17,9 @@ import (
 // of the timeout (this node is cut off, so another may take it once it
 // expires), is lost: its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) Run(ctx context.Context) error {
+	polled := make(chan struct{})
+	go func() { defer close(polled); s.pollReleases(ctx) }()
+	defer func() { <-polled }()
 	s.Beat(ctx)
 	t := time.NewTicker(s.timeout / 3)
 	defer t.Stop()

@@ -185,6 +185,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
 	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
+	held := map[string]heldHint{}                    // shard → another node holds it until
 	var fastUntil time.Time
 	err := func() error {
 		for {
@@ -201,9 +202,23 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				start checkpoint.Progress
 			}
 			var cands []candidate
+			seq, released := s.releases()
+			hinted, wake := 0, time.Time{}
 			for _, sh := range shards {
 				if status[sh.ID] != statusWaiting {
 					continue
+				}
+				if h, ok := held[sh.ID]; ok {
+					if h.seq == seq && s.opts.Now().Before(h.until) {
+						// Held by another node until then (or until some
+						// node releases a lease): not read again before.
+						hinted++
+						if wake.IsZero() || h.until.Before(wake) {
+							wake = h.until
+						}
+						continue
+					}
+					delete(held, sh.ID)
 				}
 				start, err := s.decide(gctx, sh, inListing, status, first)
 				if err != nil {
@@ -214,7 +229,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				}
 			}
 			// Fair share: ceil(readable shards / live nodes), never more.
-			target := ceilDiv(len(running)+len(cands), checkpoint.LiveNodes(s.store))
+			target := ceilDiv(len(running)+len(cands)+hinted, checkpoint.LiveNodes(s.store))
 			retry := s.shed(running, target)
 			for _, c := range cands {
 				if len(running) >= target {
@@ -222,7 +237,18 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 					break
 				}
 				lctx, p, ok, err := s.take(gctx, c.sh, c.start, status)
-				if err != nil {
+				var he *checkpoint.HeldError
+				switch {
+				case errors.As(err, &he) && !he.Until.IsZero():
+					held[c.sh.ID] = heldHint{until: he.Until, seq: seq}
+					if wake.IsZero() || he.Until.Before(wake) {
+						wake = he.Until
+					}
+					continue
+				case errors.Is(err, checkpoint.ErrLeaseHeld):
+					retry = true // lost a race for it: the winner's expiry is unknown
+					continue
+				case err != nil:
 					return err
 				}
 				if !ok {
@@ -255,11 +281,17 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			if retry {
 				wait = min(wait, s.opts.LeaseRecheck)
 			}
+			if !wake.IsZero() {
+				// Just past the earliest expiry another node's lease had.
+				wait = max(min(wait, wake.Sub(s.opts.Now())+50*time.Millisecond), 50*time.Millisecond)
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-gctx.Done():
 				t.Stop()
 				return gctx.Err()
+			case <-released:
+				t.Stop() // a node gave a lease up: the held shards may be free
 			case end := <-finished:
 				t.Stop()
 				delete(running, end.id)
@@ -350,8 +382,9 @@ type shardEnd struct {
 	done bool
 }
 
-// take acquires a shard's lease. ok is false when another node holds it
-// (or just finished it: status then says done). The saved progress wins
+// take acquires a shard's lease. It fails with checkpoint.ErrLeaseHeld
+// (a *checkpoint.HeldError from a shared store) when another node holds
+// it; ok is false when the shard is done (status then says so). The saved progress wins
 // over start when the shard was read before (by any node), so a take-over
 // continues exactly where the last owner acknowledged.
 func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progress, status map[string]shardStatus) (context.Context, checkpoint.Progress, bool, error) {
@@ -360,7 +393,7 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 	switch {
 	case errors.Is(err, checkpoint.ErrLeaseHeld):
 		s.log.Debug("shard held by another node", "shard", sh.ID, "err", err)
-		return nil, start, false, nil
+		return nil, start, false, err
 	case err != nil:
 		return nil, start, false, fmt.Errorf("acquire %s: %w", key, err)
 	case p.Done && !s.current(p):
@@ -375,6 +408,30 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// heldHint is what a refused take read: another node holds the shard
+// until then. It holds while no node has released a lease since (seq).
+type heldHint struct {
+	until time.Time
+	seq   int64
+}
+
+// releaseAnnouncer is a shared store that announces lease releases
+// (checkpoint.DynamoStore): a shard held by another node is read again
+// at its lease's expiry, or as soon as some node released a lease.
+type releaseAnnouncer interface {
+	Releases() (seen int64, changed <-chan struct{})
+}
+
+// releases is the store's release count and the channel closed at its
+// next change; a store that announces none never signals, and its held
+// shards are read again at their expiry.
+func (s *Source) releases() (int64, <-chan struct{}) {
+	if r, ok := s.store.(releaseAnnouncer); ok {
+		return r.Releases()
+	}
+	return 0, nil
+}
 
 // current reports whether a shard record belongs to the table's version
 // generation this source reads in.
