@@ -185,7 +185,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
 	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
-	held := map[string]heldHint{}                    // shard → another node holds it until
+	held := map[string]heldHint{}                   // shard → another node holds it until
 	var fastUntil time.Time
 	err := func() error {
 		for {
