@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +31,7 @@ type DynamoOptions struct {
 	Node         string        // this node's id, unique among the nodes sharing the table
 	LeaseTimeout time.Duration // default DefaultLeaseTimeout
 	DoneTTL      time.Duration // default DefaultDoneTTL
+	EventPoll    time.Duration // how often the other nodes' announced events are read; default 1s
 	Now          func() time.Time
 	Log          *slog.Logger
 	Metrics      *metrics.Leases // nil: not counted
@@ -48,9 +48,11 @@ type DynamoStore struct {
 	node     string
 	timeout  time.Duration
 	doneTTL  time.Duration
-	now      func() time.Time
-	log      *slog.Logger
-	m        *metrics.Leases
+	// eventPoll is how often the pipeline's event counters are read.
+	eventPoll time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+	m         *metrics.Leases
 
 	mu   sync.Mutex
 	held map[string]*lease
@@ -60,13 +62,8 @@ type DynamoStore struct {
 	gone  map[string]bool
 	nodes int // live nodes at the last heartbeat
 
-	// Release announcements (dynamo_releases.go).
-	relWanted    atomic.Int64 // releases made by this node
-	annMu        sync.Mutex   // one announcement write at a time
-	relAnnounced int64        // releases counted by the last announcement
-	relMu        sync.Mutex
-	relSeen      int64         // the pipeline's release counter at the last poll
-	relChanged   chan struct{} // closed when relSeen changes
+	// Events announced to and by the other nodes (dynamo_events.go).
+	released, tableChanged *counter
 }
 
 // lease is one lease this node holds.
@@ -91,6 +88,9 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.EventPoll <= 0 {
+		o.EventPoll = defaultEventPoll
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -98,8 +98,9 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 		o.Metrics = metrics.NewLeases(nil)
 	}
 	return &DynamoStore{api: newCountedAPI(api, o.Metrics.Requests, o.Node), table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
-		doneTTL: o.DoneTTL, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
-		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1, relChanged: make(chan struct{})}
+		doneTTL: o.DoneTTL, eventPoll: o.EventPoll, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
+		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1,
+		released: newCounter(attrReleased), tableChanged: newCounter(attrTableChange)}
 }
 
 // Node is this node's id.
@@ -318,7 +319,7 @@ func (s *DynamoStore) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("release lease %s in table %s: %w", key, s.table, err)
 	}
 	if err == nil {
-		s.announceRelease(ctx)
+		s.announce(ctx, s.released)
 	}
 	s.log.Debug("lease released", "key", key)
 	return nil

@@ -18,7 +18,7 @@ import (
 // expires), is lost: its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) Run(ctx context.Context) error {
 	polled := make(chan struct{})
-	go func() { defer close(polled); s.pollReleases(ctx) }()
+	go func() { defer close(polled); s.pollEvents(ctx) }()
 	defer func() { <-polled }()
 	s.Beat(ctx)
 	t := time.NewTicker(s.timeout / 3)

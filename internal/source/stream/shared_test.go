@@ -16,7 +16,7 @@ import (
 )
 
 func sharedStore(db *checkpointtest.FakeDynamo, node string, now func() time.Time) *checkpoint.DynamoStore {
-	return checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, Now: now})
+	return checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, Now: now, EventPoll: 5 * time.Millisecond})
 }
 
 // TestSharedStoreChildAfterRemoteParent: node a drains the parent; node b,

@@ -24,7 +24,7 @@ func TestReleaseIsAnnounced(t *testing.T) {
 	if want := clock.Now().Add(testTimeout); !held.Until.Equal(want) || held.Owner != "a" {
 		t.Fatalf("held by %q until %s, want a until %s", held.Owner, held.Until, want)
 	}
-	b.readReleases(ctx)
+	b.readEvents(ctx)
 	seen, changed := b.Releases()
 	if err := a.Release(ctx, shard); err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestReleaseIsAnnounced(t *testing.T) {
 		t.Fatal("b saw the release before reading the counter")
 	default:
 	}
-	b.readReleases(ctx)
+	b.readEvents(ctx)
 	select {
 	case <-changed:
 	default:
@@ -58,11 +58,11 @@ func TestReleaseIsAnnounced(t *testing.T) {
 		go func() { defer wg.Done(); _ = a.Release(ctx, fmt.Sprintf("stream/t/shard/r%02d", i)) }()
 	}
 	wg.Wait()
-	b.readReleases(ctx)
+	b.readEvents(ctx)
 	if now, _ := b.Releases(); now <= seen+1 {
 		t.Fatalf("release counter %d after %d more releases, want more than %d", now, m, seen+1)
 	}
-	if a.relAnnounced != a.relWanted.Load() {
-		t.Fatalf("%d releases announced of %d", a.relAnnounced, a.relWanted.Load())
+	if a.released.announced != a.released.wanted.Load() {
+		t.Fatalf("%d releases announced of %d", a.released.announced, a.released.wanted.Load())
 	}
 }
