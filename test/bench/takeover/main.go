@@ -8,7 +8,11 @@
 // b took to read every shard a held. Rounds interleave the sizes and
 // alternate which ending comes first.
 //
-//	bash test/bench/run.sh takeover [-shards 100,300] [-rounds 2] [-lease-timeout 10s] [-measure 10s]
+// With -baseline BIN a second build runs every case interleaved with the
+// first and rows compare the two (the state table call counts need a
+// build that exports ddbsync_state_requests_total).
+//
+//	bash test/bench/run.sh takeover [-shards 100,300] [-rounds 2] [-lease-timeout 10s] [-measure 10s] [-baseline BIN]
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +37,7 @@ func main() {
 	lease := flag.Duration("lease-timeout", 10*time.Second, "source_coordination.lease_timeout")
 	measure := flag.Duration("measure", 10*time.Second, "steady-state window with both nodes up")
 	bin := flag.String("bin", "bin/ddbsync", "ddbsync binary")
+	baseline := flag.String("baseline", "", "a second ddbsync binary (e.g. an earlier build) run interleaved with -bin on every case, compared row by row")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -45,7 +51,7 @@ func main() {
 		ns = append(ns, n)
 	}
 	b := &bench{lease: *lease, measure: *measure}
-	if err := b.run(ctx, ns, *rounds, *bin); err != nil {
+	if err := b.run(ctx, ns, *rounds, *bin, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-takeover:", err)
 		os.Exit(1)
 	}
@@ -53,11 +59,15 @@ func main() {
 
 type bench struct {
 	st             *kit.Stack
-	bin, dir       string
+	bins           []binary // ddbsync, then the baseline if any
+	dir            string
 	prefix         string
 	tables         []string
 	lease, measure time.Duration
 }
+
+// binary is a ddbsync build under test.
+type binary struct{ label, path string }
 
 // ending is how node a goes away.
 type ending string
@@ -80,14 +90,20 @@ type steady struct {
 	open, getRecords, gets, updates, queries, cores, rssMiB float64
 }
 
-func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath string) error {
+func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath, baseline string) error {
 	st, err := kit.OpenStack(ctx)
 	if err != nil {
 		return err
 	}
 	b.st = st
-	if b.bin, err = filepath.Abs(binPath); err != nil {
-		return err
+	for _, bin := range []binary{{"ddbsync", binPath}, {"baseline", baseline}} {
+		if bin.path == "" {
+			continue
+		}
+		if bin.path, err = filepath.Abs(bin.path); err != nil {
+			return err
+		}
+		b.bins = append(b.bins, bin)
 	}
 	if b.dir, err = os.MkdirTemp("", "ddbsync-bench-takeover-"); err != nil {
 		return err
@@ -113,38 +129,70 @@ func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath string) e
 	}()
 	fmt.Printf("bench-takeover: %d tables created in %s; shards %v, %d rounds, lease_timeout %s, window %s\n",
 		maxN, time.Since(start).Round(time.Millisecond), ns, rounds, b.lease, b.measure)
-	got := map[int]map[ending][]result{}
+	got := map[int]map[string]map[ending][]result{}
 	load := kit.StartLoad()
 	for r := range rounds {
 		order := []ending{kill, term}
+		bins := b.bins
 		if r%2 == 1 {
 			order = []ending{term, kill}
+			bins = append([]binary{}, b.bins...)
+			slices.Reverse(bins)
 		}
 		for _, n := range ns {
 			if got[n] == nil {
-				got[n] = map[ending][]result{}
+				got[n] = map[string]map[ending][]result{}
 			}
 			for _, e := range order {
-				res, err := b.one(ctx, fmt.Sprintf("r%d-n%d-%s", r, n, strings.ToLower(string(e))), n, e)
-				if err != nil {
-					return fmt.Errorf("%d shards, %s: %w", n, e, err)
+				for _, bin := range bins {
+					if got[n][bin.label] == nil {
+						got[n][bin.label] = map[ending][]result{}
+					}
+					res, err := b.one(ctx, bin.path, fmt.Sprintf("r%d-n%d-%s-%s", r, n, strings.ToLower(string(e)), bin.label), n, e)
+					if err != nil {
+						return fmt.Errorf("%s, %d shards, %s: %w", bin.label, n, e, err)
+					}
+					fmt.Printf("  round %d, %-8s %4d shards, %s: a alone read all in %5.1f s; a held %d, b read the first after %5.2f s, all after %5.2f s; GetItem/s a %.1f, b %.1f; a %.1f MiB RSS\n",
+						r+1, bin.label, n, e, res.cold.Seconds(), res.held, res.first.Seconds(), res.all.Seconds(),
+						res.a.gets, res.b.gets, res.a.rssMiB)
+					got[n][bin.label][e] = append(got[n][bin.label][e], res)
 				}
-				fmt.Printf("  round %d, %4d shards, %s: a alone read all in %5.1f s; a held %d, b read the first after %5.2f s, all after %5.2f s; state calls/s a %.1f, b %.1f; a %.1f MiB RSS\n",
-					r+1, n, e, res.cold.Seconds(), res.held, res.first.Seconds(), res.all.Seconds(),
-					res.a.gets+res.a.updates+res.a.queries, res.b.gets+res.b.updates+res.b.queries, res.a.rssMiB)
-				got[n][e] = append(got[n][e], res)
 			}
 		}
 	}
 	rep := load.Stop()
 	for _, n := range ns {
-		b.emit(n, got[n], rep)
+		for _, bin := range b.bins {
+			b.emit(n, bin.label, got[n][bin.label], rep)
+		}
+		if len(b.bins) == 2 {
+			b.compare(n, got[n]["ddbsync"], got[n]["baseline"], rep)
+		}
 	}
 	return nil
 }
 
+// compare prints ddbsync against the baseline, case by case.
+func (b *bench) compare(n int, a, base map[ending][]result, rep kit.LoadReport) {
+	c := fmt.Sprintf("%d shards, 2 nodes, lease_timeout %s", n, b.lease)
+	row := func(metric string, e ending, f func(result) float64, verb string) {
+		var x, y []float64
+		for i := range min(len(a[e]), len(base[e])) {
+			x, y = append(x, f(a[e][i])), append(y, f(base[e][i]))
+		}
+		kit.Emit(kit.Row{Bench: "take-over vs baseline", Case: c, Metric: metric,
+			A: "ddbsync: " + kit.SpreadOf(x).Format(verb), B: "baseline: " + kit.SpreadOf(y).Format(verb),
+			Ratio: kit.SpreadOf(kit.Ratios(x, y)).Format("%.2f"), Load: rep.String()})
+	}
+	row("s until b reads every shard after SIGKILL", kill, func(r result) float64 { return r.all.Seconds() }, "%.2f")
+	row("s until b reads every shard after SIGTERM", term, func(r result) float64 { return r.all.Seconds() }, "%.2f")
+	row("GetItem/s of node b, waiting", kill, func(r result) float64 { return r.b.gets }, "%.1f")
+	row("GetItem/s of node a, holding", kill, func(r result) float64 { return r.a.gets }, "%.1f")
+	row("CPU % of a core, node b, waiting", kill, func(r result) float64 { return r.b.cores * 100 }, "%.2f")
+}
+
 // emit prints the rows of one size.
-func (b *bench) emit(n int, got map[ending][]result, rep kit.LoadReport) {
+func (b *bench) emit(n int, label string, got map[ending][]result, rep kit.LoadReport) {
 	secs := func(rs []result, f func(result) time.Duration) []float64 {
 		var out []float64
 		for _, r := range rs {
@@ -165,7 +213,7 @@ func (b *bench) emit(n int, got map[ending][]result, rep kit.LoadReport) {
 	for _, s := range killAll {
 		perLease = append(perLease, s/b.lease.Seconds())
 	}
-	c := fmt.Sprintf("%d shards, 2 nodes, lease_timeout %s", n, b.lease)
+	c := fmt.Sprintf("%s, %d shards, 2 nodes, lease_timeout %s", label, n, b.lease)
 	both := append(append([]result{}, got[kill]...), got[term]...)
 	held := "shards taken over " + of(both, func(r result) float64 { return float64(r.held) }).Format("%.0f")
 	kit.Emit(kit.Row{Bench: "take-over", Case: c, Metric: "s until b reads every shard of a",
@@ -188,12 +236,12 @@ func (b *bench) emit(n int, got map[ending][]result, rep kit.LoadReport) {
 }
 
 // one runs a case on the first n tables with a state table of its own.
-func (b *bench) one(ctx context.Context, name string, n int, e ending) (result, error) {
+func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (result, error) {
 	state := b.prefix + "state-" + name
 	defer b.st.DeleteTable(ctx, state)
 	var res result
 	t0 := time.Now()
-	a, err := kit.Start(b.bin, b.dir, name+"-a", b.pipeline(n, state, "a", name))
+	a, err := kit.Start(bin, b.dir, name+"-a", b.pipeline(n, state, "a", name))
 	if err != nil {
 		return res, err
 	}
@@ -202,12 +250,12 @@ func (b *bench) one(ctx context.Context, name string, n int, e ending) (result, 
 		return res, fmt.Errorf("node a: %w", err)
 	}
 	res.cold = time.Since(t0)
-	bn, err := kit.Start(b.bin, b.dir, name+"-b", b.pipeline(n, state, "b", name))
+	bn, err := kit.Start(bin, b.dir, name+"-b", b.pipeline(n, state, "b", name))
 	if err != nil {
 		return res, err
 	}
 	defer bn.Stop()
-	if err := bn.WaitMetric(ctx, "ddbsync_state_requests_total", 1, time.Minute); err != nil {
+	if err := bn.WaitUp(ctx, time.Minute); err != nil {
 		return res, fmt.Errorf("node b: %w", err)
 	}
 	// Let b's first listings (and a balance, if any) settle.

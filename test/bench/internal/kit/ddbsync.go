@@ -148,6 +148,23 @@ func (p *Proc) MetricWith(ctx context.Context, name, label string) (float64, err
 	return sum, sc.Err()
 }
 
+// WaitUp polls until the metrics endpoint answers.
+func (p *Proc) WaitUp(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := p.Metric(ctx, "ddbsync_")
+		switch {
+		case err == nil:
+			return nil
+		case p.Exited():
+			return fmt.Errorf("ddbsync exited (log %s)", filepath.Join(p.Dir, "ddbsync.log"))
+		case time.Now().After(deadline):
+			return fmt.Errorf("metrics endpoint not up after %s: %w", timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // WaitMetric polls name until it reaches at least v.
 func (p *Proc) WaitMetric(ctx context.Context, name string, v float64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
