@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
@@ -94,7 +96,13 @@ func stateClient(ctx context.Context, p *config.Pipeline, c *config.Coordination
 	if err != nil {
 		return nil, fmt.Errorf("state table %s: %w", c.TableName, err)
 	}
-	return dynamodb.NewFromConfig(cfg), nil
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		// No client-wide retry budget: the SDK's default one, drained by a
+		// burst of throttled renewals, would fail every other call at once
+		// ("retry quota exceeded"). The store retries transient failures of
+		// its own calls besides (checkpoint.DynamoStore.update).
+		o.Retryer = awsretry.NewStandard(func(so *awsretry.StandardOptions) { so.RateLimiter = ratelimit.None })
+	}), nil
 }
 
 func newDynamoStore(ddb *dynamodb.Client, p *config.Pipeline, c *config.Coordination, log *slog.Logger, leases *metrics.Leases) *checkpoint.DynamoStore {

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ddbsync/ddbsync/internal/metrics"
+	"github.com/ddbsync/ddbsync/internal/retry"
 )
 
 // DefaultLeaseTimeout is how long a lease lives without renewal: a crashed
@@ -126,7 +128,9 @@ func (s *DynamoStore) Held() []string {
 }
 
 func (s *DynamoStore) read(ctx context.Context, key string) (record, bool, error) {
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: s.itemKey(key), ConsistentRead: aws.Bool(true)})
+	out, err := retry.Do(ctx, s.log, "read state "+key, func() (*dynamodb.GetItemOutput, error) {
+		return s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: s.itemKey(key), ConsistentRead: aws.Bool(true)})
+	})
 	if err != nil {
 		return record{}, false, fmt.Errorf("read state %s from table %s: %w", key, s.table, err)
 	}
@@ -175,7 +179,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 	} else {
 		in.ConditionExpression = aws.String("attribute_not_exists(" + attrPK + ")")
 	}
-	if _, err := s.api.UpdateItem(ctx, in); err != nil {
+	if err := s.update(ctx, "take lease "+key, in); err != nil {
 		if conditionFailed(err) {
 			return nil, Progress{}, false, &HeldError{Key: key}
 		}
@@ -199,6 +203,18 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 		s.log.Debug("lease taken", "key", key, "lease", r.lease+1)
 	}
 	return lctx, r.p, found, nil
+}
+
+// update makes a conditional write, again after transient failures
+// (throttling, 5xx, a broken connection) until ctx ends: one throttled
+// call must not stop a node with a thousand shards (write retries the
+// same way while the lease is held). A retry after a write that did land
+// but whose answer was lost finds its own write: harmless for each caller
+// (a save is rewritten, a take or a completion looks refused and is
+// judged again from the record at the next look).
+func (s *DynamoStore) update(ctx context.Context, what string, in *dynamodb.UpdateItemInput) error {
+	_, err := retry.Do(ctx, s.log, what, func() (*dynamodb.UpdateItemOutput, error) { return s.api.UpdateItem(ctx, in) })
+	return err
 }
 
 // Save implements Store.
@@ -264,13 +280,26 @@ func (s *DynamoStore) write(ctx context.Context, key string, p Progress, complet
 	}
 	update := "SET " + strings.Join(set, ", ")
 	prune(names, vals, update, cond) // DynamoDB refuses unused names and values
-	_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.itemKey(key),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: vals,
+	}
+	_, err = retry.Do(ctx, s.log, "save state "+key, func() (*dynamodb.UpdateItemOutput, error) {
+		s.mu.Lock()
+		dropped := l != nil && s.held[key] != l
+		s.mu.Unlock()
+		if dropped {
+			// Lost while retrying (renewals failed too): not written.
+			return nil, fmt.Errorf("save state %s: %w", key, ErrLeaseLost)
+		}
+		return s.api.UpdateItem(ctx, in)
 	})
+	if errors.Is(err, ErrLeaseLost) {
+		return err
+	}
 	switch {
 	case err == nil:
 		if l != nil {
@@ -334,8 +363,10 @@ func (s *DynamoStore) Create(ctx context.Context, key string, p Progress) (Progr
 	item := s.itemKey(key)
 	item[attrOwner], item[attrLease], item[attrExpires] = str(""), num(0), num(0)
 	item[attrProgress], item[attrDone] = pv, &types.AttributeValueMemberBOOL{Value: p.Done}
-	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
+	_, err = retry.Do(ctx, s.log, "create state "+key, func() (*dynamodb.PutItemOutput, error) {
+		return s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
+		})
 	})
 	switch {
 	case err == nil:

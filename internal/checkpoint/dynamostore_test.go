@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -436,5 +437,56 @@ func TestBeatRenewsSideBySide(t *testing.T) {
 		if _, _, _, err := b.Acquire(context.Background(), fmt.Sprintf("stream/t/shard/s%03d", i)); !errors.Is(err, ErrLeaseHeld) {
 			t.Fatalf("shard %d: b took a renewed lease: %v", i, err)
 		}
+	}
+}
+
+// TestTransientStateErrorsAreRetried: a checkpoint save, a read and a take
+// that meet a transient failure (a refused connection) succeed once the
+// table answers again, instead of failing the shard and so the node; a
+// permanent failure is returned at once.
+func TestTransientStateErrorsAreRetried(t *testing.T) {
+	ctx := context.Background()
+	db, clock, n := newNodes(t, "a")
+	a := n[0]
+	mustAcquire(t, a, shard)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	db.SetFail(refused)
+	time.AfterFunc(300*time.Millisecond, func() { db.SetFail(nil) })
+	if err := a.Save(ctx, shard, Progress{Sequence: "0042"}); err != nil {
+		t.Fatalf("save during a 300 ms outage: %v", err)
+	}
+	if p, _, err := a.Get(ctx, shard); err != nil || p.Sequence != "0042" {
+		t.Fatalf("after the outage: %+v, %v", p, err)
+	}
+	db.SetFail(refused)
+	time.AfterFunc(300*time.Millisecond, func() { db.SetFail(nil) })
+	if _, _, _, err := a.Acquire(ctx, "stream/t/shard/s2"); err != nil {
+		t.Fatalf("take during a 300 ms outage: %v", err)
+	}
+	// A lease dropped while its save is being retried: the save stops
+	// with ErrLeaseLost and never lands.
+	db.SetFail(refused)
+	saved := make(chan error, 1)
+	go func() { saved <- a.Save(ctx, shard, Progress{Sequence: "0099"}) }()
+	time.Sleep(50 * time.Millisecond)
+	clock.Add(testTimeout)
+	a.Beat(ctx) // the renewal fails too: past ⅔ of the timeout, a drops the lease
+	select {
+	case err := <-saved:
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("save of a lease dropped meanwhile: %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the save went on retrying after the lease was dropped")
+	}
+	db.SetFail(nil)
+	if p, _, _ := a.Get(ctx, shard); p.Sequence != "0042" {
+		t.Fatalf("the dropped lease's save landed: %+v", p)
+	}
+	db.SetFail(errors.New("AccessDeniedException: not allowed"))
+	defer db.SetFail(nil)
+	start := time.Now()
+	if err := a.Save(ctx, shard, Progress{Sequence: "0043"}); err == nil || time.Since(start) > time.Second {
+		t.Fatalf("permanent failure: %v after %s, want an error at once", err, time.Since(start))
 	}
 }
