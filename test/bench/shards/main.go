@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,14 +31,10 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 2 {
-			fmt.Fprintf(os.Stderr, "bench-shards: -tables %q: want counts of at least 2\n", *sizes)
-			os.Exit(2)
-		}
-		ns = append(ns, n)
+	ns, err := kit.Counts(*sizes, 2)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench-shards: -tables %v\n", err)
+		os.Exit(2)
 	}
 	if err := run(ctx, ns, *rounds, *measure, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-shards:", err)
@@ -139,7 +134,7 @@ func measureOne(ctx context.Context, bin, dir, name string, tables []string, osU
 		return sample{}, err
 	}
 	// Let the readers settle into their idle schedule.
-	if err := sleep(ctx, 3*time.Second); err != nil {
+	if err := kit.Sleep(ctx, 3*time.Second); err != nil {
 		return sample{}, err
 	}
 	calls0, err := p.Metric(ctx, "ddbsync_stream_get_records_calls_total")
@@ -149,7 +144,7 @@ func measureOne(ctx context.Context, bin, dir, name string, tables []string, osU
 	cpu0, t0 := p.CPU(), time.Now()
 	var rss []float64
 	for time.Since(t0) < window {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := kit.Sleep(ctx, time.Second); err != nil {
 			return sample{}, err
 		}
 		rss = append(rss, float64(p.RSS())/1024)
@@ -162,15 +157,4 @@ func measureOne(ctx context.Context, bin, dir, name string, tables []string, osU
 	open, _ := p.Metric(ctx, "ddbsync_stream_open_shards")
 	sort.Float64s(rss)
 	return sample{open: open, callsPerS: (calls1 - calls0) / el, cores: (p.CPU() - cpu0).Seconds() / el, rssMiB: rss[len(rss)-1]}, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -23,7 +23,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,14 +40,10 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "bench-takeover: -shards %q: want counts of at least 1\n", *sizes)
-			os.Exit(2)
-		}
-		ns = append(ns, n)
+	ns, err := kit.Counts(*sizes, 1)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench-takeover: -shards %v\n", err)
+		os.Exit(2)
 	}
 	b := &bench{lease: *lease, measure: *measure}
 	if err := b.run(ctx, ns, *rounds, *bin, *baseline); err != nil {
@@ -259,7 +254,7 @@ func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (res
 		return res, fmt.Errorf("node b: %w", err)
 	}
 	// Let b's first listings (and a balance, if any) settle.
-	if err := sleep(ctx, b.lease/3+2*time.Second); err != nil {
+	if err := kit.Sleep(ctx, b.lease/3+2*time.Second); err != nil {
 		return res, err
 	}
 	if res.a, res.b, err = b.window(ctx, a, bn); err != nil {
@@ -299,7 +294,7 @@ func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (res
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("b reads %v of %d shards %s after the %s (log %s)", got, n, time.Since(start).Round(time.Second), e, filepath.Join(bn.Dir, "ddbsync.log"))
 		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+		if err := kit.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return res, err
 		}
 	}
@@ -341,7 +336,7 @@ func (b *bench) window(ctx context.Context, a, bn *kit.Proc) (steady, steady, er
 	t0 := time.Now()
 	var rssA, rssB float64
 	for time.Since(t0) < b.measure {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := kit.Sleep(ctx, time.Second); err != nil {
 			return steady{}, steady{}, err
 		}
 		rssA, rssB = max(rssA, float64(a.RSS())/1024), max(rssB, float64(bn.RSS())/1024)
@@ -374,15 +369,4 @@ func (b *bench) pipeline(n int, state, node, index string) string {
 	}
 	fmt.Fprintf(&s, "  sink:\n    - opensearch:\n        hosts: [%q]\n        index: %q\n", b.st.OpenSearch, b.prefix+index)
 	return s.String()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
