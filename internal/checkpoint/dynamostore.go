@@ -57,7 +57,8 @@ type DynamoStore struct {
 	// taken again: their checkpoints are refused (ErrLeaseLost), never
 	// written as a record without a lease.
 	gone  map[string]bool
-	nodes int // live nodes at the last heartbeat
+	nodes int            // live nodes at the last heartbeat
+	loads map[string]int // the other live nodes' stream shard counts at the last heartbeat
 }
 
 // lease is one lease this node holds.

@@ -40,6 +40,9 @@ type Options struct {
 	// Progress, when set, learns the phase and every shard's applied tip
 	// (the caught-up signal and /readyz).
 	Progress *metrics.Progress
+	// Share, when set, is the node's fair share across every table of the
+	// pipeline; without one the table's shards are shared on their own.
+	Share *Share
 }
 
 func (o *Options) defaults() {
@@ -185,6 +188,12 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
 	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
+	share := s.opts.Share
+	if share == nil {
+		share = newShare(func() int { return checkpoint.LiveNodes(s.store) })
+	}
+	member := share.join(s.table.Name)
+	defer member.leave()
 	var fastUntil time.Time
 	err := func() error {
 		for {
@@ -213,19 +222,29 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 					cands = append(cands, candidate{sh, *start})
 				}
 			}
-			// Fair share: ceil(readable shards / live nodes), never more.
-			target := ceilDiv(len(running)+len(cands), checkpoint.LiveNodes(s.store))
-			retry := s.shed(running, target)
+			// Fair share: ceil(readable shards / live nodes) across the
+			// pipeline's tables (see Share), never more. A shard being
+			// released is still readable.
+			readable := len(cands)
+			for _, st := range status {
+				if st == statusRunning {
+					readable++
+				}
+			}
+			member.report(readable, len(running))
+			retry := s.shed(member, running)
 			for _, c := range cands {
-				if len(running) >= target {
-					retry = true
+				if !member.reserve() {
+					retry = true // over the node's share: a freed share is used soon
 					break
 				}
 				lctx, p, ok, err := s.take(gctx, c.sh, c.start, status)
 				if err != nil {
+					member.unreserve()
 					return err
 				}
 				if !ok {
+					member.unreserve()
 					retry = retry || status[c.sh.ID] == statusWaiting
 					continue
 				}
@@ -252,7 +271,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			if s.opts.Now().Before(fastUntil) {
 				wait = s.opts.FastList
 			}
-			if retry {
+			if retry || member.over() {
 				wait = min(wait, s.opts.LeaseRecheck)
 			}
 			t := time.NewTimer(wait)
@@ -263,6 +282,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			case end := <-finished:
 				t.Stop()
 				delete(running, end.id)
+				member.setRunning(len(running))
 				if end.done {
 					status[end.id] = statusDone
 					fastUntil = s.opts.Now().Add(15 * time.Second)
@@ -323,13 +343,18 @@ func (s *Source) runReader(gctx, rctx context.Context, stop context.CancelCauseF
 // nodes' shares.
 var errShed = errors.New("shard released to balance the nodes")
 
-// shed stops one reader when this node holds more than its fair share
-// (another node joined): the reader finishes its batch in flight, saves
-// it and releases the lease, and a node below its share takes the shard.
-// One per listing, so the nodes converge without stampedes. It reports
-// whether it shed (the listing should come back soon).
-func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bool {
-	if len(running) <= target || checkpoint.LiveNodes(s.store) < 2 {
+// shed stops one reader when the node holds more than its fair share
+// (another node joined; see Share): the reader finishes its batch in
+// flight, saves it and releases the lease, and a node below its share
+// takes the shard. One per listing of one table, so the nodes converge
+// without stampedes. It reports whether it shed (the listing should come
+// back soon).
+func (s *Source) shed(member *shareMember, running map[string]context.CancelCauseFunc) bool {
+	if len(running) == 0 {
+		return false
+	}
+	held, target, even, ok := member.shed()
+	if !ok {
 		return false
 	}
 	ids := make([]string, 0, len(running))
@@ -338,7 +363,11 @@ func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bo
 	}
 	sort.Strings(ids)
 	id := ids[len(ids)-1]
-	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", len(running), "fair_share", target)
+	why := "over the fair share"
+	if even {
+		why = "another node reads two fewer"
+	}
+	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", held, "fair_share", target, "why", why)
 	running[id](errShed)
 	delete(running, id) // counted out now; its end arrives later
 	return true
