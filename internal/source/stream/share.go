@@ -40,6 +40,10 @@ type Share struct {
 	// doubles while that node does not take it (it may be unable to).
 	heldUntil time.Time
 	holdFor   time.Duration
+	// evenAfter: the other nodes' counts are judged only from then on, a
+	// hold after this node's last release (their heartbeats may not show
+	// what they took yet).
+	evenAfter time.Time
 }
 
 // peers is what a Share learns about the other nodes from the state
@@ -154,13 +158,10 @@ func (m *shareMember) shed() (held, share int, even, ok bool) {
 	if st.nodes < 2 || m.running == 0 || s.shedder() != m {
 		return st.running, st.target, false, false
 	}
+	now := s.now()
 	switch {
 	case st.running > st.target:
-	case s.uneven(st.running):
-		now := s.now()
-		if now.Before(s.heldUntil) {
-			return st.running, st.target, false, false
-		}
+	case !now.Before(s.evenAfter) && s.uneven(st.running):
 		if now.Before(s.heldUntil.Add(s.holdFor)) {
 			// The last release was not taken up: the other node may be
 			// unable to read (starting, or its table stopped).
@@ -173,6 +174,10 @@ func (m *shareMember) shed() (held, share int, even, ok bool) {
 	default:
 		return st.running, st.target, false, false
 	}
+	s.evenAfter = now.Add(s.hold)
+	if s.heldUntil.After(s.evenAfter) {
+		s.evenAfter = s.heldUntil
+	}
 	m.running--
 	return st.running, st.target, even, true
 }
@@ -184,7 +189,7 @@ func (m *shareMember) over() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stateLocked()
-	return st.nodes >= 2 && m.running > 0 && (st.running > st.target || s.uneven(st.running))
+	return st.nodes >= 2 && m.running > 0 && (st.running > st.target || !s.now().Before(s.evenAfter) && s.uneven(st.running))
 }
 
 // shareState is the node's counts across the tables.

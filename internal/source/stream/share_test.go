@@ -148,6 +148,34 @@ func TestShareHoldsAfterAnEvenRelease(t *testing.T) {
 	}
 }
 
+// TestShareStaleCountsAfterARelease: a node over its share releases two
+// shards; the other node's count in the last heartbeat (none) is stale
+// then, so it is not taken as an uneven spread until a hold later.
+func TestShareStaleCountsAfterARelease(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newShare(func() int { return 2 })
+	s.hold, s.holdFor = time.Second, time.Second
+	s.now = func() time.Time { return now }
+	s.peers = fakePeers{node: "a", loads: map[string]int{"b": 0}}
+	var m []*shareMember
+	for i := range 4 {
+		m = append(m, s.join(fmt.Sprintf("t%d", i)))
+		m[i].report(1, 1)
+	}
+	for _, i := range []int{0, 1} {
+		if _, _, even, ok := m[i].shed(); !ok || even {
+			t.Fatalf("t%d: released %v (even %v), want a release over the share", i, ok, even)
+		}
+	}
+	if _, _, _, ok := m[2].shed(); ok {
+		t.Fatal("a third release on b's stale count")
+	}
+	now = now.Add(1100 * time.Millisecond) // b's count is still 0: it read nothing
+	if _, _, even, ok := m[2].shed(); !ok || !even {
+		t.Fatalf("released %v (even %v) a hold later, want a release to even the spread", ok, even)
+	}
+}
+
 // shareNode is one node of a pipeline of several tables over one fake
 // state table.
 type shareNode struct {

@@ -274,22 +274,8 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			if retry || member.over() {
 				wait = min(wait, s.opts.LeaseRecheck)
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-gctx.Done():
-				t.Stop()
-				return gctx.Err()
-			case end := <-finished:
-				t.Stop()
-				delete(running, end.id)
-				member.setRunning(len(running))
-				if end.done {
-					status[end.id] = statusDone
-					fastUntil = s.opts.Now().Add(15 * time.Second)
-				} else {
-					status[end.id] = statusWaiting
-				}
-			case <-t.C:
+			if err := s.await(gctx, wait, member, running, status, finished, &fastUntil); err != nil {
+				return err
 			}
 		}
 	}()
@@ -305,6 +291,38 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 		err = werr
 	}
 	return err
+}
+
+// await waits between two listings: for wait, or until a reader ends.
+// Meanwhile the node's share is checked every LeaseRecheck, so a node
+// joining (it shows in the live nodes, not in this table's listing) has a
+// shard released within seconds.
+func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMember, running map[string]context.CancelCauseFunc,
+	status map[string]shardStatus, finished <-chan shardEnd, fastUntil *time.Time) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	check := time.NewTicker(s.opts.LeaseRecheck)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case end := <-finished:
+			delete(running, end.id)
+			member.setRunning(len(running))
+			if end.done {
+				status[end.id] = statusDone
+				*fastUntil = s.opts.Now().Add(15 * time.Second)
+			} else {
+				status[end.id] = statusWaiting
+			}
+			return nil
+		case <-check.C:
+			s.shed(member, running)
+		case <-t.C:
+			return nil
+		}
+	}
 }
 
 // runReader reads one shard and tells the coordinator how it ended: done
