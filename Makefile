@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ddbsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build unit test test-integration demo bench bench-stream bench-catchup bench-backfill vet fmt clean help
+.PHONY: all build unit test test-integration demo bench bench-stream bench-catchup bench-backfill bench-shards bench-takeover vet fmt clean help
 
 all: build
 
@@ -34,6 +34,9 @@ bench: build ## every benchmark (short runs, about 10 min), then one table; not 
 
 bench-shards: build ## one node reading N idle tables' shards: RSS and CPU per shard, GetRecords/s per shard (BENCH_ARGS="-tables 100,500")
 	bash test/bench/run.sh shards $(BENCH_ARGS)
+
+bench-takeover: build ## two nodes on a DynamoDB state table over N one-shard tables: time for the survivor to read every shard after SIGKILL / SIGTERM, state table calls/s (BENCH_ARGS="-shards 100,300")
+	bash test/bench/run.sh takeover $(BENCH_ARGS)
 
 bench-stream: build ## stream latency at 1 per 2 s, 1/s, 50/s and max: default poll_interval vs 1s, interleaved (BENCH_ARGS="-rounds 5")
 	bash test/bench/run.sh stream $(BENCH_ARGS)

@@ -97,8 +97,9 @@ func TestClockFloorAcrossNodes(t *testing.T) {
 			defer cancel()
 			db := checkpointtest.NewFakeDynamo()
 			node := func(name string) (*floors, *checkpoint.DynamoStore) {
-				st := checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: name})
+				st := checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: name, EventPoll: 5 * time.Millisecond})
 				st.Beat(ctx)
+				go func() { _ = st.Run(ctx) }() // heartbeats, and reads the other node's announced raise
 				f := newFloors(slog.New(slog.DiscardHandler))
 				f.wait, f.every, f.poll = 300*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond
 				if _, err := f.forTable(ctx, "orders", st); err != nil {

@@ -112,22 +112,22 @@ func (t *tableRun) run(ctx context.Context) error {
 // a new version generation (a re-backfill after a gap it saw).
 var errGenerationMoved = errors.New("the table's version generation moved")
 
-// generationWatch is how often a stream phase checks the table's generation.
+// generationWatch is how often a stream phase checks the table's generation
+// with a store that announces no changes (a shared one announces a move:
+// checkpoint.ChangeGate).
 const generationWatch = 2 * time.Second
 
 // watchGeneration calls stop(errGenerationMoved) once the table's generation
 // is no longer gen, until ctx ends.
 func (t *tableRun) watchGeneration(ctx context.Context, gen int64, stop context.CancelCauseFunc) {
-	tk := time.NewTicker(generationWatch)
-	defer tk.Stop()
+	gate := checkpoint.NewChangeGate(t.store, generationWatch)
+	failed := false
 	for {
-		select {
-		case <-ctx.Done():
+		if !gate.Wait(ctx, failed) {
 			return
-		case <-tk.C:
 		}
 		now, err := checkpoint.Generation(ctx, t.store, t.info.Name)
-		if err != nil {
+		if failed = err != nil; failed {
 			t.log.Debug("read the table's generation", "table", t.info.Name, "err", err)
 			continue
 		}

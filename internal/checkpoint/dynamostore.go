@@ -31,6 +31,7 @@ type DynamoOptions struct {
 	Node         string        // this node's id, unique among the nodes sharing the table
 	LeaseTimeout time.Duration // default DefaultLeaseTimeout
 	DoneTTL      time.Duration // default DefaultDoneTTL
+	EventPoll    time.Duration // how often the other nodes' announced events are read; default 1s
 	Now          func() time.Time
 	Log          *slog.Logger
 	Metrics      *metrics.Leases // nil: not counted
@@ -47,9 +48,11 @@ type DynamoStore struct {
 	node     string
 	timeout  time.Duration
 	doneTTL  time.Duration
-	now      func() time.Time
-	log      *slog.Logger
-	m        *metrics.Leases
+	// eventPoll is how often the pipeline's event counters are read.
+	eventPoll time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+	m         *metrics.Leases
 
 	mu   sync.Mutex
 	held map[string]*lease
@@ -59,6 +62,9 @@ type DynamoStore struct {
 	gone  map[string]bool
 	nodes int            // live nodes at the last heartbeat
 	loads map[string]int // the other live nodes' stream shard counts at the last heartbeat
+
+	// Events announced to and by the other nodes (dynamo_events.go).
+	released, tableChanged *counter
 }
 
 // lease is one lease this node holds.
@@ -83,15 +89,19 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.EventPoll <= 0 {
+		o.EventPoll = defaultEventPoll
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewLeases(nil)
 	}
-	return &DynamoStore{api: api, table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
-		doneTTL: o.DoneTTL, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
-		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1}
+	return &DynamoStore{api: newCountedAPI(api, o.Metrics.Requests, o.Node), table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
+		doneTTL: o.DoneTTL, eventPoll: o.EventPoll, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
+		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1,
+		released: newCounter(attrReleased), tableChanged: newCounter(attrTableChange)}
 }
 
 // Node is this node's id.
@@ -146,7 +156,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 	}
 	now := s.now()
 	if r.owner != "" && r.owner != s.node && r.expires > now.UnixMilli() {
-		return nil, Progress{}, false, fmt.Errorf("%w: %s is held by %s for %s more", ErrLeaseHeld, key, r.owner, time.Duration(r.expires-now.UnixMilli())*time.Millisecond)
+		return nil, Progress{}, false, &HeldError{Key: key, Owner: r.owner, Until: time.UnixMilli(r.expires)}
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
@@ -168,7 +178,7 @@ func (s *DynamoStore) Acquire(ctx context.Context, key string) (context.Context,
 	}
 	if _, err := s.api.UpdateItem(ctx, in); err != nil {
 		if conditionFailed(err) {
-			return nil, Progress{}, false, fmt.Errorf("%w: %s was taken by another node first", ErrLeaseHeld, key)
+			return nil, Progress{}, false, &HeldError{Key: key}
 		}
 		return nil, Progress{}, false, fmt.Errorf("take lease %s in table %s: %w", key, s.table, err)
 	}
@@ -308,6 +318,9 @@ func (s *DynamoStore) Release(ctx context.Context, key string) error {
 	_, err := s.api.UpdateItem(ctx, in)
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("release lease %s in table %s: %w", key, s.table, err)
+	}
+	if err == nil {
+		s.announce(ctx, s.released)
 	}
 	s.log.Debug("lease released", "key", key)
 	return nil

@@ -3,9 +3,12 @@ package checkpoint
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ddbsync/ddbsync/internal/change"
 	"github.com/ddbsync/ddbsync/internal/checkpoint/checkpointtest"
@@ -139,7 +142,7 @@ func TestLeaseStateMachine(t *testing.T) {
 		}},
 		{"cut off past the timeout: the node drops its lease itself", func(t *testing.T, clock *fakeClock, a, b *DynamoStore) {
 			lctx := mustAcquire(t, a, shard)
-			a.api.(*checkpointtest.FakeDynamo).SetFail(errors.New("connection refused"))
+			a.api.(*countedAPI).api.(*checkpointtest.FakeDynamo).SetFail(errors.New("connection refused"))
 			clock.Add(testTimeout / 3)
 			a.Beat(ctx)
 			if lctx.Err() != nil {
@@ -174,7 +177,7 @@ func TestLeaseStateMachine(t *testing.T) {
 			if err := a.Save(ctx, shard, Progress{Sequence: "100"}); err != nil {
 				t.Fatal(err)
 			}
-			db := a.api.(*checkpointtest.FakeDynamo)
+			db := a.api.(*countedAPI).api.(*checkpointtest.FakeDynamo)
 			db.SetFail(errors.New("connection refused"))
 			clock.Add(testTimeout * 2 / 3)
 			a.Beat(ctx) // drops the lease itself
@@ -380,5 +383,58 @@ func TestSnapshotShowsLeases(t *testing.T) {
 	}
 	if s0 := byKey["stream/t/shard/s0"]; s0.Held(now) || s0.Owner != "" {
 		t.Errorf("s0 = %+v, want free (complete)", s0)
+	}
+}
+
+// slowUpdates is a state table whose UpdateItem takes a while, counting
+// how many are in flight at once.
+type slowUpdates struct {
+	*checkpointtest.FakeDynamo
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+func (s *slowUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	s.mu.Lock()
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	return s.FakeDynamo.UpdateItem(ctx, in, opts...)
+}
+
+// TestBeatRenewsSideBySide: a heartbeat renews its leases several at a
+// time, never more than renewParallel, and every lease stays held (one
+// at a time, 1,000 leases at a few ms per call outlast the round).
+func TestBeatRenewsSideBySide(t *testing.T) {
+	db := &slowUpdates{FakeDynamo: checkpointtest.NewFakeDynamo()}
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	a := NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: "a", LeaseTimeout: testTimeout, Now: clock.Now})
+	b := NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: "b", LeaseTimeout: testTimeout, Now: clock.Now})
+	const n = 4 * renewParallel
+	for i := range n {
+		mustAcquire(t, a, fmt.Sprintf("stream/t/shard/s%03d", i))
+	}
+	db.mu.Lock()
+	db.most = 0
+	db.mu.Unlock()
+	clock.Add(testTimeout / 2)
+	a.Beat(context.Background())
+	if db.most < 2 || db.most > renewParallel {
+		t.Fatalf("%d renewals in flight at most, want 2..%d", db.most, renewParallel)
+	}
+	if got := len(a.Held()); got != n {
+		t.Fatalf("a holds %d leases after the heartbeat, want %d", got, n)
+	}
+	clock.Add(testTimeout * 3 / 4) // past the first expiry, before the renewed one
+	for i := range n {
+		if _, _, _, err := b.Acquire(context.Background(), fmt.Sprintf("stream/t/shard/s%03d", i)); !errors.Is(err, ErrLeaseHeld) {
+			t.Fatalf("shard %d: b took a renewed lease: %v", i, err)
+		}
 	}
 }

@@ -71,6 +71,7 @@ func (s *DynamoStore) raiseFloor(ctx context.Context, table string, v int64) (in
 		_, err = s.api.UpdateItem(ctx, in)
 		switch {
 		case err == nil:
+			s.announce(ctx, s.tableChanged) // the other nodes follow it within a second
 			return v, nil
 		case conditionFailed(err): // another node raised it meanwhile: read again
 			if err := ctx.Err(); err != nil {

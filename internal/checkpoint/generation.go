@@ -94,10 +94,37 @@ func MoveGeneration(ctx context.Context, s Store, table string, from int64, forg
 			if err := forget(lctx); err != nil {
 				return false, err
 			}
-			return true, s.Save(lctx, key, Progress{Meta: map[string]string{"generation": strconv.FormatInt(from+1, 10)}})
+			if err := s.Save(lctx, key, Progress{Meta: map[string]string{"generation": strconv.FormatInt(from+1, 10)}}); err != nil {
+				return true, err
+			}
+			if a, ok := s.(tableChangeAnnouncer); ok {
+				a.AnnounceTableChange(lctx) // the other nodes stop the old generation within a second
+			}
+			return true, nil
 		}()
 		return moved, err
 	}
+}
+
+// tableChangeAnnouncer is a shared store that tells the other nodes of a
+// table-level change (DynamoStore).
+type tableChangeAnnouncer interface {
+	AnnounceTableChange(ctx context.Context)
+}
+
+// TableChanges returns a shared store's count of announced table-level
+// changes (clock floors raised, generations moved) and a channel closed
+// at the next one; ok is false for a store that announces none (one
+// node: nothing changes behind its back).
+func TableChanges(s Store) (seen int64, changed <-chan struct{}, ok bool) {
+	w, ok := s.(interface {
+		TableChanges() (int64, <-chan struct{})
+	})
+	if !ok {
+		return 0, nil, false
+	}
+	seen, changed = w.TableChanges()
+	return seen, changed, true
 }
 
 // generationRetry is how long MoveGeneration waits while another node holds

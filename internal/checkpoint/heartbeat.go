@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Run renews every held lease and this node's heartbeat item every third
@@ -17,6 +18,9 @@ import (
 // of the timeout (this node is cut off, so another may take it once it
 // expires), is lost: its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) Run(ctx context.Context) error {
+	polled := make(chan struct{})
+	go func() { defer close(polled); s.pollEvents(ctx) }()
+	defer func() { <-polled }()
 	s.Beat(ctx)
 	t := time.NewTicker(s.timeout / 3)
 	defer t.Stop()
@@ -40,15 +44,24 @@ func (s *DynamoStore) Beat(ctx context.Context) {
 		held[k] = l
 	}
 	s.mu.Unlock()
+	// Renewals run side by side: one at a time, a node with 1,000 leases
+	// and 5 ms per call would need 5 s per round, longer than the round
+	// (a third of the timeout), and drop leases it could have kept.
+	var g errgroup.Group
+	g.SetLimit(renewParallel)
 	for key, l := range held {
-		s.renew(ctx, key, l)
+		g.Go(func() error { s.renew(ctx, key, l); return nil })
 	}
+	_ = g.Wait()
 	hctx, cancel := context.WithTimeout(ctx, s.timeout/3) // an unanswered call must not delay the next renewals
 	defer cancel()
 	if err := s.heartbeat(hctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("node heartbeat failed", "err", err)
 	}
 }
+
+// renewParallel is how many renewals a heartbeat has in flight at once.
+const renewParallel = 16
 
 // renew extends one lease. The call may last only until the lease's
 // give-up point (⅔ of the timeout after its last renewal): a table that

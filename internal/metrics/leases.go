@@ -9,6 +9,7 @@ type Leases struct {
 	Taken    *prometheus.CounterVec // node, kind: leases taken
 	TakeOver *prometheus.CounterVec // node, kind: leases taken from another node whose lease had expired
 	Lost     *prometheus.CounterVec // node, kind: leases lost (renewal or fenced write failed)
+	Requests *prometheus.CounterVec // node, op: calls to the state table
 }
 
 // NewLeases creates and registers the lease collectors on reg (nil: not registered).
@@ -27,9 +28,12 @@ func NewLeases(reg prometheus.Registerer) *Leases {
 		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ddbsync_leases_lost_total", Help: "Leases this node lost: a renewal or a fenced checkpoint write found another owner, or renewals failed for 2/3 of the lease timeout.",
 		}, labels),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ddbsync_state_requests_total", Help: "Calls this node made to the shared state table, by operation (GetItem, UpdateItem, Query, ...).",
+		}, []string{"node", "op"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Held, m.Taken, m.TakeOver, m.Lost)
+		reg.MustRegister(m.Held, m.Taken, m.TakeOver, m.Lost, m.Requests)
 	}
 	return m
 }

@@ -2,7 +2,7 @@
 # make bench-<name>: start the local stack if needed, run the benchmark program.
 # make bench (run.sh all): every benchmark, short by default, then one table
 # of every row they printed. BENCH_STREAM_ARGS, BENCH_CATCHUP_ARGS,
-# BENCH_BACKFILL_ARGS and BENCH_SHARDS_ARGS lengthen them (e.g. BENCH_STREAM_ARGS="-rounds 5 -samples 30").
+# BENCH_BACKFILL_ARGS, BENCH_SHARDS_ARGS and BENCH_TAKEOVER_ARGS lengthen them (e.g. BENCH_STREAM_ARGS="-rounds 5 -samples 30").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/stack/env.sh
@@ -23,6 +23,7 @@ go run ./test/bench/stream -bin bin/ddbsync ${BENCH_STREAM_ARGS:-}
 go run ./test/bench/catchup -bin bin/ddbsync ${BENCH_CATCHUP_ARGS:--n 10000}
 go run ./test/bench/backfill -bin bin/ddbsync ${BENCH_BACKFILL_ARGS:--items 20000}
 go run ./test/bench/shards -bin bin/ddbsync ${BENCH_SHARDS_ARGS:--tables 50,200 -rounds 2 -measure 10s}
+go run ./test/bench/takeover -bin bin/ddbsync ${BENCH_TAKEOVER_ARGS:--shards 100 -rounds 2 -measure 10s}
 echo
 echo "make bench: $(( $(date +%s) - start )) s on $(nproc) CPUs; value = median (min–max) of interleaved runs unless marked pooled; latencies pooled over all rounds (per-round min–max)"
 {

@@ -117,6 +117,20 @@ func (f *FakeDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInpu
 	if next == nil {
 		next = maps.Clone(in.Key)
 	}
+	if add, ok := strings.CutPrefix(aws.ToString(in.UpdateExpression), "ADD "); ok {
+		lhs, rhs, _ := strings.Cut(add, " ")
+		name := resolveName(lhs, in.ExpressionAttributeNames)
+		have, by := int64(0), int64(0)
+		if n, ok := next[name].(*types.AttributeValueMemberN); ok {
+			have, _ = strconv.ParseInt(n.Value, 10, 64)
+		}
+		if n, ok := in.ExpressionAttributeValues[rhs].(*types.AttributeValueMemberN); ok {
+			by, _ = strconv.ParseInt(n.Value, 10, 64)
+		}
+		next[name] = &types.AttributeValueMemberN{Value: strconv.FormatInt(have+by, 10)}
+		f.items[k] = next
+		return &dynamodb.UpdateItemOutput{}, nil
+	}
 	set, ok := strings.CutPrefix(aws.ToString(in.UpdateExpression), "SET ")
 	if !ok {
 		return nil, fmt.Errorf("fake: unsupported update %q", aws.ToString(in.UpdateExpression))

@@ -40,7 +40,9 @@ func NewSharedFloor(v int64, table string, store checkpoint.Store, acks NodeAcks
 }
 
 // Follow keeps this node's readers at the floor saved in the state store
-// (raised through another node): every `every` it reads the saved floor,
+// (raised through another node): it reads the saved floor when another
+// node announced a change (checkpoint.ChangeGate; every `every` while its
+// readers have not applied the last one),
 // raises the readers to it at their next batch boundary and, once all have
 // applied it, acknowledges it in the store. It returns when ctx ends; for
 // a floor that is not shared at once.
@@ -49,40 +51,44 @@ func (f *Floor) Follow(ctx context.Context, every time.Duration, log *slog.Logge
 		return nil
 	}
 	acked := int64(-1)
-	t := time.NewTicker(every)
-	defer t.Stop()
+	gate := checkpoint.NewChangeGate(f.shared.store, every)
 	for {
-		if err := f.followOnce(ctx, &acked); err != nil && ctx.Err() == nil {
+		pending, err := f.followOnce(ctx, &acked)
+		if err != nil && ctx.Err() == nil {
 			log.Warn("clock floor: could not follow the saved floor; trying again", "table", f.shared.table, "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if !gate.Wait(ctx, pending || err != nil) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
 
-func (f *Floor) followOnce(ctx context.Context, acked *int64) error {
+// followOnce reads the saved floor, raises the readers to it and, once
+// they all applied it, acknowledges it; pending reports that they have
+// not yet (read again soon).
+func (f *Floor) followOnce(ctx context.Context, acked *int64) (pending bool, err error) {
 	v, err := checkpoint.Floor(ctx, f.shared.store, f.shared.table)
 	if err != nil {
-		return fmt.Errorf("read clock floor of table %s: %w", f.shared.table, err)
+		return true, fmt.Errorf("read clock floor of table %s: %w", f.shared.table, err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, followSlice)
 	_, err = f.Raise(rctx, v)
 	cancel()
-	if err != nil || v <= *acked {
-		return nil // (readers still finishing a batch: read the store again)
+	if err != nil {
+		return true, nil // readers still finishing a batch: read the store again
+	}
+	if v <= *acked {
+		return false, nil
 	}
 	// The saved value, not the one in effect here: an acknowledgement is
 	// never above a saved floor, so one left in the node record by an
 	// earlier process with the same node id stays true for this one, whose
 	// readers all start from the saved floor.
 	if err := f.shared.acks.AckFloor(ctx, f.shared.table, v); err != nil {
-		return err
+		return true, err
 	}
 	*acked = v
-	return nil
+	return false, nil
 }
 
 // AwaitNodes raises this node's readers to v, acknowledges it and waits

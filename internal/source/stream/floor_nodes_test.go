@@ -63,6 +63,7 @@ func TestSharedFloorOtherNodesReaderAppliesBeforeTheAnswer(t *testing.T) {
 			errc := make(chan error, 2)
 			go func() { errc <- src.Run(ctx, rec.write) }()
 			if tc.follow {
+				go func() { _ = b.Run(ctx) }() // reads the raise a announces
 				go func() { errc <- fb.Follow(ctx, 5*time.Millisecond, log) }()
 			}
 			waitFor(t, func() bool { return len(rec.snapshot()) == 1 })

@@ -129,14 +129,25 @@ func (m *shareMember) reserve() bool {
 	s := m.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stateLocked()
-	switch {
-	case st.nodes < 2:
-	case s.now().Before(s.heldUntil) || st.running >= st.target:
+	if !m.roomLocked() {
 		return false
 	}
 	m.running++
 	return true
+}
+
+// room reports whether the node is below its share (reserve would count
+// one more shard).
+func (m *shareMember) room() bool {
+	m.share.mu.Lock()
+	defer m.share.mu.Unlock()
+	return m.roomLocked()
+}
+
+func (m *shareMember) roomLocked() bool {
+	s := m.share
+	st := s.stateLocked()
+	return st.nodes < 2 || !s.now().Before(s.heldUntil) && st.running < st.target
 }
 
 // unreserve undoes a reserve whose lease was not taken.
@@ -180,16 +191,6 @@ func (m *shareMember) shed() (held, share int, even, ok bool) {
 	}
 	m.running--
 	return st.running, st.target, even, true
-}
-
-// over reports whether the node is to release a shard of this table soon
-// (the table lists again within LeaseRecheck).
-func (m *shareMember) over() bool {
-	s := m.share
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.stateLocked()
-	return st.nodes >= 2 && m.running > 0 && (st.running > st.target || !s.now().Before(s.evenAfter) && s.uneven(st.running))
 }
 
 // shareState is the node's counts across the tables.

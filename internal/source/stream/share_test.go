@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -243,7 +244,7 @@ func awaitHeld(t *testing.T, want []int, nodes ...*shareNode) {
 // TestShareAcrossTablesWhenNodesJoin: a pipeline of four tables with one
 // open shard each. Node a alone takes all four; when b joins, they end
 // with two each (a share counted per table, ceil(1/2) = 1, left b with
-// none); when c joins, 2/1/1. Every record is delivered.
+// none); when c joins, 2/1/1 in some order. Every record is delivered.
 func TestShareAcrossTablesWhenNodesJoin(t *testing.T) {
 	tables := singleShardTables(4)
 	db := checkpointtest.NewFakeDynamo()
@@ -257,17 +258,13 @@ func TestShareAcrossTablesWhenNodesJoin(t *testing.T) {
 	b := startShareNode(t, ctx, &g, db, "b", tables, rec)
 	awaitHeld(t, []int{2, 2}, a, b)
 	c := startShareNode(t, ctx, &g, db, "c", tables, rec)
-	waitFor(t, func() bool { return len(c.store.Held()) == 1 })
-	for _, n := range []*shareNode{a, b} {
-		if h := len(n.store.Held()); h < 1 || h > 2 {
-			t.Fatalf("node %s holds %d shards beside c's one", n.name, h)
-		}
-	}
-	waitFor(t, func() bool { return len(a.store.Held())+len(b.store.Held())+len(c.store.Held()) == 4 })
-	held := []int{len(a.store.Held()), len(b.store.Held()), len(c.store.Held())}
-	if sum(held) != 4 || held[2] != 1 || max(held[0], held[1]) != 2 {
-		t.Fatalf("nodes a, b, c hold %v shards, want 2/1/1", held)
-	}
+	// Which of them reads two depends on whose heartbeat told first.
+	var held []int
+	waitFor(t, func() bool {
+		held = []int{len(a.store.Held()), len(b.store.Held()), len(c.store.Held())}
+		sorted := slices.Sorted(slices.Values(held))
+		return slices.Equal(sorted, []int{1, 1, 2})
+	})
 	awaitHeld(t, held, a, b, c)
 	for name, f := range tables {
 		f.put("s", "MODIFY", "k"+name[1:], "2", 101)

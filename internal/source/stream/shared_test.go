@@ -3,9 +3,12 @@ package stream
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ddbsync/ddbsync/internal/checkpoint"
@@ -13,7 +16,7 @@ import (
 )
 
 func sharedStore(db *checkpointtest.FakeDynamo, node string, now func() time.Time) *checkpoint.DynamoStore {
-	return checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, Now: now})
+	return checkpoint.NewDynamoStore(db, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, Now: now, EventPoll: 5 * time.Millisecond})
 }
 
 // TestSharedStoreChildAfterRemoteParent: node a drains the parent; node b,
@@ -122,5 +125,73 @@ func TestSharedStoreBalancesWhenANodeJoins(t *testing.T) {
 	}
 	if len(seen) != 8 {
 		t.Fatalf("records delivered %v, want 8 distinct", seen)
+	}
+}
+
+// shardReads counts one node's reads of a shard's record.
+type shardReads struct {
+	*checkpointtest.FakeDynamo
+	key string
+	mu  sync.Mutex
+	n   int
+}
+
+func (c *shardReads) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if sk, ok := in.Key["sk"].(*types.AttributeValueMemberS); ok && sk.Value == c.key {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+	}
+	return c.FakeDynamo.GetItem(ctx, in, opts...)
+}
+
+func (c *shardReads) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestSharedStoreHeldShardWaitsForExpiryOrRelease: a node waiting for a
+// shard another node reads does not read its record again before the
+// holder's lease expires (a recheck every 10 ms would read it about a
+// hundred times in the second watched); when the holder stops and
+// releases the lease, the waiting node takes it at once, not at expiry.
+func TestSharedStoreHeldShardWaitsForExpiryOrRelease(t *testing.T) {
+	f := &fakeStreams{shards: []*fakeShard{{id: "s1"}}}
+	f.put("s1", "INSERT", "a", "1", 100)
+	db := checkpointtest.NewFakeDynamo()
+	const timeout = 30 * time.Second // expiry far past the test: only the release can free it
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var g errgroup.Group
+	defer func() { cancel(); _ = g.Wait() }()
+	start := func(ctx context.Context, api checkpoint.DynamoAPI, node string) *checkpoint.DynamoStore {
+		st := checkpoint.NewDynamoStore(api, checkpoint.DynamoOptions{Table: "state", Pipeline: "p", Node: node, LeaseTimeout: timeout})
+		st.Beat(ctx)
+		src := newTestSource(t, f, st, "TRIM_HORIZON")
+		src.opts.LeaseRecheck = 10 * time.Millisecond
+		g.Go(func() error { return st.Run(ctx) })
+		g.Go(func() error { return src.Run(ctx, (&recorder{}).write) })
+		return st
+	}
+	actx, stopA := context.WithCancel(ctx)
+	a := start(actx, db, "a")
+	waitFor(t, func() bool { return len(a.Held()) == 1 })
+	reads := &shardReads{FakeDynamo: db, key: "stream/t/shard/s1"}
+	b := start(ctx, reads, "b")
+	waitFor(t, func() bool { return reads.count() >= 2 }) // b's first look: refused
+	before := reads.count()
+	time.Sleep(time.Second)
+	if got := reads.count() - before; got > 2 {
+		t.Fatalf("b read the held shard's record %d times in a second, want it left alone until the lease expires", got)
+	}
+	if len(b.Held()) != 0 {
+		t.Fatal("b took a shard a holds")
+	}
+	stopA()
+	released := time.Now()
+	waitFor(t, func() bool { return len(b.Held()) == 1 })
+	if took := time.Since(released); took > 5*time.Second {
+		t.Fatalf("b took the released shard after %s, want about a second", took)
 	}
 }

@@ -188,6 +188,7 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	finished := make(chan shardEnd)
 	status := map[string]shardStatus{}
 	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
+	held := map[string]heldHint{}                   // shard → another node holds it until
 	share := s.opts.Share
 	if share == nil {
 		share = newShare(func() int { return checkpoint.LiveNodes(s.store) })
@@ -210,9 +211,23 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				start checkpoint.Progress
 			}
 			var cands []candidate
+			seq, released := s.releases()
+			hinted, wake := 0, time.Time{}
 			for _, sh := range shards {
 				if status[sh.ID] != statusWaiting {
 					continue
+				}
+				if h, ok := held[sh.ID]; ok {
+					if h.seq == seq && s.opts.Now().Before(h.until) {
+						// Held by another node until then (or until some
+						// node releases a lease): not read again before.
+						hinted++
+						if wake.IsZero() || h.until.Before(wake) {
+							wake = h.until
+						}
+						continue
+					}
+					delete(held, sh.ID)
 				}
 				start, err := s.decide(gctx, sh, inListing, status, first)
 				if err != nil {
@@ -223,9 +238,9 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				}
 			}
 			// Fair share: ceil(readable shards / live nodes) across the
-			// pipeline's tables (see Share), never more. A shard being
-			// released is still readable.
-			readable := len(cands)
+			// pipeline's tables (see Share), never more. A shard another
+			// node holds, or one being released, is readable too.
+			readable := len(cands) + hinted
 			for _, st := range status {
 				if st == statusRunning {
 					readable++
@@ -233,13 +248,27 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			}
 			member.report(readable, len(running))
 			retry := s.shed(member, running)
+			blocked := false // a candidate waits for room in the node's share
 			for _, c := range cands {
 				if !member.reserve() {
-					retry = true // over the node's share: a freed share is used soon
+					blocked = true // at the node's share: await looks for room every LeaseRecheck
 					break
 				}
 				lctx, p, ok, err := s.take(gctx, c.sh, c.start, status)
-				if err != nil {
+				var he *checkpoint.HeldError
+				switch {
+				case errors.As(err, &he) && !he.Until.IsZero():
+					member.unreserve()
+					held[c.sh.ID] = heldHint{until: he.Until, seq: seq}
+					if wake.IsZero() || he.Until.Before(wake) {
+						wake = he.Until
+					}
+					continue
+				case errors.Is(err, checkpoint.ErrLeaseHeld):
+					member.unreserve()
+					retry = true // lost a race for it: the winner's expiry is unknown
+					continue
+				case err != nil:
 					member.unreserve()
 					return err
 				}
@@ -271,10 +300,14 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 			if s.opts.Now().Before(fastUntil) {
 				wait = s.opts.FastList
 			}
-			if retry || member.over() {
+			if retry {
 				wait = min(wait, s.opts.LeaseRecheck)
 			}
-			if err := s.await(gctx, wait, member, running, status, finished, &fastUntil); err != nil {
+			if !wake.IsZero() {
+				// Just past the earliest expiry another node's lease had.
+				wait = max(min(wait, wake.Sub(s.opts.Now())+50*time.Millisecond), 50*time.Millisecond)
+			}
+			if err := s.await(gctx, wait, member, blocked, running, status, released, finished, &fastUntil); err != nil {
 				return err
 			}
 		}
@@ -293,12 +326,14 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	return err
 }
 
-// await waits between two listings: for wait, or until a reader ends.
-// Meanwhile the node's share is checked every LeaseRecheck, so a node
-// joining (it shows in the live nodes, not in this table's listing) has a
-// shard released within seconds.
-func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMember, running map[string]context.CancelCauseFunc,
-	status map[string]shardStatus, finished <-chan shardEnd, fastUntil *time.Time) error {
+// await waits between two listings: for wait, until a reader ends, or
+// until some node released a lease. Meanwhile the node's share is checked
+// every LeaseRecheck: a node joining (it shows in the live nodes, not in
+// this table's listing) has a shard released within seconds, and a table
+// whose candidates wait for room in the share (blocked) lists again as
+// soon as there is room.
+func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMember, blocked bool, running map[string]context.CancelCauseFunc,
+	status map[string]shardStatus, released <-chan struct{}, finished <-chan shardEnd, fastUntil *time.Time) error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	check := time.NewTicker(s.opts.LeaseRecheck)
@@ -307,6 +342,8 @@ func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMem
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-released:
+			return nil // a node gave a lease up: the held shards may be free
 		case end := <-finished:
 			delete(running, end.id)
 			member.setRunning(len(running))
@@ -319,6 +356,9 @@ func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMem
 			return nil
 		case <-check.C:
 			s.shed(member, running)
+			if blocked && member.room() {
+				return nil
+			}
 		case <-t.C:
 			return nil
 		}
@@ -397,8 +437,9 @@ type shardEnd struct {
 	done bool
 }
 
-// take acquires a shard's lease. ok is false when another node holds it
-// (or just finished it: status then says done). The saved progress wins
+// take acquires a shard's lease. It fails with checkpoint.ErrLeaseHeld
+// (a *checkpoint.HeldError from a shared store) when another node holds
+// it; ok is false when the shard is done (status then says so). The saved progress wins
 // over start when the shard was read before (by any node), so a take-over
 // continues exactly where the last owner acknowledged.
 func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progress, status map[string]shardStatus) (context.Context, checkpoint.Progress, bool, error) {
@@ -407,7 +448,7 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 	switch {
 	case errors.Is(err, checkpoint.ErrLeaseHeld):
 		s.log.Debug("shard held by another node", "shard", sh.ID, "err", err)
-		return nil, start, false, nil
+		return nil, start, false, err
 	case err != nil:
 		return nil, start, false, fmt.Errorf("acquire %s: %w", key, err)
 	case p.Done && !s.current(p):
@@ -422,6 +463,30 @@ func (s *Source) take(ctx context.Context, sh shardInfo, start checkpoint.Progre
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// heldHint is what a refused take read: another node holds the shard
+// until then. It holds while no node has released a lease since (seq).
+type heldHint struct {
+	until time.Time
+	seq   int64
+}
+
+// releaseAnnouncer is a shared store that announces lease releases
+// (checkpoint.DynamoStore): a shard held by another node is read again
+// at its lease's expiry, or as soon as some node released a lease.
+type releaseAnnouncer interface {
+	Releases() (seen int64, changed <-chan struct{})
+}
+
+// releases is the store's release count and the channel closed at its
+// next change; a store that announces none never signals, and its held
+// shards are read again at their expiry.
+func (s *Source) releases() (int64, <-chan struct{}) {
+	if r, ok := s.store.(releaseAnnouncer); ok {
+		return r.Releases()
+	}
+	return 0, nil
+}
 
 // current reports whether a shard record belongs to the table's version
 // generation this source reads in.

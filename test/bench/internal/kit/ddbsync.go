@@ -87,6 +87,15 @@ func (p *Proc) Stop() {
 	}
 }
 
+// Kill sends SIGKILL (a crash: no lease is released) and waits.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Terminate sends SIGTERM and returns at once (Stop waits).
+func (p *Proc) Terminate() { _ = p.cmd.Process.Signal(syscall.SIGTERM) }
+
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {
 	select {
@@ -103,6 +112,12 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Metric sums the samples of a Prometheus metric (every label set); an
 // endpoint that is not up yet answers an error.
 func (p *Proc) Metric(ctx context.Context, name string) (float64, error) {
+	return p.MetricWith(ctx, name, "")
+}
+
+// MetricWith sums the samples of name whose line contains label (e.g.
+// `op="GetItem"`; "" = every sample).
+func (p *Proc) MetricWith(ctx context.Context, name, label string) (float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
 	if err != nil {
 		return 0, err
@@ -121,7 +136,7 @@ func (p *Proc) Metric(ctx context.Context, name string) (float64, error) {
 			continue
 		}
 		rest := line[len(name):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+		if rest == "" || (rest[0] != ' ' && rest[0] != '{') || !strings.Contains(rest, label) {
 			continue
 		}
 		f := strings.Fields(line)
