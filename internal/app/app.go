@@ -96,10 +96,13 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 	hctx, stopHeartbeats := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { stopHeartbeats(); _ = hb.Wait() }()
 	for _, p := range f.Pipelines {
-		store, err := stores.forPipeline(ctx, p, Coordination(p, o.Coordination), o, waits)
+		coord := Coordination(p, o.Coordination)
+		store, err := stores.forPipeline(ctx, p, coord, o, waits)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
+		// One fair share of stream shards across the pipeline's tables.
+		share := stream.NewShare(store, coord.LeaseTimeout)
 		sink, err := buildSinks(ctx, p, o, health)
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Name, err)
@@ -157,7 +160,7 @@ func Run(ctx context.Context, f *config.File, o Options) error {
 				log:  o.Logger.With("pipeline", p.Name), m: streamMetrics, bm: backfillMetrics,
 				health: health, local: local, stateDir: o.StateDir,
 				skipOldImages: !needsOldImages(p, info), progress: progress, view: o.Progress,
-				pipeline: p, current: cur, streamOpts: stream.Options{Progress: progress, PollMax: pollMax(t)},
+				pipeline: p, current: cur, streamOpts: stream.Options{Progress: progress, PollMax: pollMax(t), Share: share},
 			})
 			w := watchedTable{name: info.Name, streams: streams, store: store, sink: sink, pipeline: p.Name}
 			if !local {

@@ -40,6 +40,9 @@ const (
 	// shard written before it is applied and checkpointed, as the lease's
 	// owner last published it (see PublishApplied).
 	attrApplied = "applied"
+	// attrShards (node records): how many stream shard leases the node
+	// held at its last heartbeat, for the balance of the nodes' shares.
+	attrShards = "shards"
 )
 
 // nodesGroup is the group of the node heartbeat items.

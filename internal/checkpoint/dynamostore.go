@@ -62,7 +62,8 @@ type DynamoStore struct {
 	// taken again: their checkpoints are refused (ErrLeaseLost), never
 	// written as a record without a lease.
 	gone  map[string]bool
-	nodes int // live nodes at the last heartbeat
+	nodes int            // live nodes at the last heartbeat
+	loads map[string]int // the other live nodes' stream shard counts at the last heartbeat
 
 	// Events announced to and by the other nodes (dynamo_events.go).
 	released, tableChanged *counter

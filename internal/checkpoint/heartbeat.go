@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -112,24 +113,32 @@ func (s *DynamoStore) renew(ctx context.Context, key string, l *lease) {
 // is dropped: well before it expires, when another node may take it.
 func (s *DynamoStore) giveUp() time.Duration { return s.timeout * 2 / 3 }
 
-// heartbeat refreshes the node item and counts the nodes whose heartbeat
-// has not expired. It updates rather than replaces the item, so the floors
-// the node acknowledged (AckFloor) stay in it.
+// heartbeat refreshes the node item (with how many stream shards this
+// node holds) and counts the nodes whose heartbeat has not expired,
+// noting the others' shard counts. It updates rather than replaces the
+// item, so the floors the node acknowledged (AckFloor) stay in it.
 func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	now := s.now()
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: s.nodeKey(s.node),
-		UpdateExpression:          aws.String("SET #expires = :exp, #ttl = :ttl"),
-		ExpressionAttributeNames:  map[string]string{"#expires": attrExpires, "#ttl": attrTTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(now.Add(s.timeout).UnixMilli()), ":ttl": num(now.Add(time.Hour).Unix())},
+		UpdateExpression:         aws.String("SET #expires = :exp, #ttl = :ttl, #shards = :shards"),
+		ExpressionAttributeNames: map[string]string{"#expires": attrExpires, "#ttl": attrTTL, "#shards": attrShards},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(now.Add(s.timeout).UnixMilli()), ":ttl": num(now.Add(time.Hour).Unix()),
+			":shards": num(int64(s.heldShards()))},
 	})
 	if err != nil {
 		return fmt.Errorf("write node heartbeat to table %s: %w", s.table, err)
 	}
 	live := 0
+	loads := map[string]int{}
 	err = s.queryGroup(ctx, nodesGroup, func(it map[string]types.AttributeValue) error {
-		if exp, err := number(it, attrExpires); err == nil && exp > now.UnixMilli() {
-			live++
+		if exp, err := number(it, attrExpires); err != nil || exp <= now.UnixMilli() {
+			return nil
+		}
+		live++
+		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
+		if n, err := number(it, attrShards); err == nil && sk != nil && sk.Value != s.node {
+			loads[sk.Value] = int(n) // a node that does not say (an older version) is left out
 		}
 		return nil
 	})
@@ -138,8 +147,31 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.nodes = max(live, 1)
+	s.loads = loads
 	s.mu.Unlock()
 	return nil
+}
+
+// heldShards is how many stream shard leases this node holds.
+func (s *DynamoStore) heldShards() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for key := range s.held {
+		if kind(key) == "stream" && isPartition(key) {
+			n++
+		}
+	}
+	return n
+}
+
+// Loads is how many stream shards each other live node held at its last
+// heartbeat, as this node's last heartbeat read them (a node that does
+// not publish its count is absent).
+func (s *DynamoStore) Loads() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.loads)
 }
 
 // nodeKey is the key of a node's record.

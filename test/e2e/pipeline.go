@@ -12,10 +12,15 @@ import (
 )
 
 // Pipeline is one pipeline a scenario runs: one DynamoDB table (its ARN
-// from the harness) into one OpenSearch index.
+// from the harness) into one OpenSearch index, or several tables.
 type Pipeline struct {
-	Name       string // pipeline name (default "e2e")
-	Table      string // the table the pipeline reads (default the harness's table)
+	Name  string // pipeline name (default "e2e")
+	Table string // the table the pipeline reads (default the harness's table)
+	// MoreTables are further tables the pipeline reads, each with
+	// TableBlock, in the harness's namespace (the harnesses of other
+	// tables made with the same Namespace). With several tables, Index is
+	// usually ${getMetadata("table_name")}: each harness compares its own.
+	MoreTables []string
 	TableBlock string // YAML of the table entry after table_arn (default: stream from TRIM_HORIZON)
 	Host       string // the sink's host (default the stack's OpenSearch)
 	Index      string // the sink's index (default the harness's index)
@@ -60,9 +65,6 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.TableBlock == "" {
 		p.TableBlock = "stream:\n  start_position: TRIM_HORIZON"
 	}
-	if p.Table == "" {
-		p.Table = h.Table
-	}
 	if p.Host == "" {
 		p.Host = h.OpenSearch
 	}
@@ -88,19 +90,21 @@ func (h *Harness) PipelineEntry(p Pipeline) string {
 	if p.Processor != "" {
 		processors = "  processor:\n" + Indent(p.Processor, 4) + "\n"
 	}
+	tables := ""
+	for _, t := range append([]string{p.Table}, p.MoreTables...) {
+		tables += fmt.Sprintf("        - table_arn: \"arn:aws:dynamodb:%s:000000000000:table/%s\"\n%s\n", h.NS.Region, t, Indent(p.TableBlock, 10))
+	}
 	return fmt.Sprintf(`%s:
 %s  source:
     dynamodb:
       tables:
-        - table_arn: "arn:aws:dynamodb:%s:000000000000:table/%s"
-%s
-      aws:
+%s      aws:
         region: %s
 %s  sink:
     - opensearch:
         hosts: ["%s"]
 %s
-`, p.Name, coord, h.NS.Region, p.Table, Indent(p.TableBlock, 10), h.NS.Region, processors, p.Host, Indent(sink, 8))
+`, p.Name, coord, tables, h.NS.Region, processors, p.Host, Indent(sink, 8))
 }
 
 // WritePipelineFile writes a pipeline file of entries (PipelineEntry) to

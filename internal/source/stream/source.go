@@ -40,6 +40,9 @@ type Options struct {
 	// Progress, when set, learns the phase and every shard's applied tip
 	// (the caught-up signal and /readyz).
 	Progress *metrics.Progress
+	// Share, when set, is the node's fair share across every table of the
+	// pipeline; without one the table's shards are shared on their own.
+	Share *Share
 }
 
 func (o *Options) defaults() {
@@ -186,6 +189,12 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 	status := map[string]shardStatus{}
 	running := map[string]context.CancelCauseFunc{} // shard → stops its reader
 	held := map[string]heldHint{}                   // shard → another node holds it until
+	share := s.opts.Share
+	if share == nil {
+		share = newShare(func() int { return checkpoint.LiveNodes(s.store) })
+	}
+	member := share.join(s.table.Name)
+	defer member.leave()
 	var fastUntil time.Time
 	err := func() error {
 		for {
@@ -228,30 +237,43 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 					cands = append(cands, candidate{sh, *start})
 				}
 			}
-			// Fair share: ceil(readable shards / live nodes), never more.
-			target := ceilDiv(len(running)+len(cands)+hinted, checkpoint.LiveNodes(s.store))
-			retry := s.shed(running, target)
+			// Fair share: ceil(readable shards / live nodes) across the
+			// pipeline's tables (see Share), never more. A shard another
+			// node holds, or one being released, is readable too.
+			readable := len(cands) + hinted
+			for _, st := range status {
+				if st == statusRunning {
+					readable++
+				}
+			}
+			member.report(readable, len(running))
+			retry := s.shed(member, running)
+			blocked := false // a candidate waits for room in the node's share
 			for _, c := range cands {
-				if len(running) >= target {
-					retry = true
+				if !member.reserve() {
+					blocked = true // at the node's share: await looks for room every LeaseRecheck
 					break
 				}
 				lctx, p, ok, err := s.take(gctx, c.sh, c.start, status)
 				var he *checkpoint.HeldError
 				switch {
 				case errors.As(err, &he) && !he.Until.IsZero():
+					member.unreserve()
 					held[c.sh.ID] = heldHint{until: he.Until, seq: seq}
 					if wake.IsZero() || he.Until.Before(wake) {
 						wake = he.Until
 					}
 					continue
 				case errors.Is(err, checkpoint.ErrLeaseHeld):
+					member.unreserve()
 					retry = true // lost a race for it: the winner's expiry is unknown
 					continue
 				case err != nil:
+					member.unreserve()
 					return err
 				}
 				if !ok {
+					member.unreserve()
 					retry = retry || status[c.sh.ID] == statusWaiting
 					continue
 				}
@@ -285,23 +307,8 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 				// Just past the earliest expiry another node's lease had.
 				wait = max(min(wait, wake.Sub(s.opts.Now())+50*time.Millisecond), 50*time.Millisecond)
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-gctx.Done():
-				t.Stop()
-				return gctx.Err()
-			case <-released:
-				t.Stop() // a node gave a lease up: the held shards may be free
-			case end := <-finished:
-				t.Stop()
-				delete(running, end.id)
-				if end.done {
-					status[end.id] = statusDone
-					fastUntil = s.opts.Now().Add(15 * time.Second)
-				} else {
-					status[end.id] = statusWaiting
-				}
-			case <-t.C:
+			if err := s.await(gctx, wait, member, blocked, running, status, released, finished, &fastUntil); err != nil {
+				return err
 			}
 		}
 	}()
@@ -317,6 +324,45 @@ func (s *Source) coordinate(ctx, work context.Context, h Handler, first bool, fr
 		err = werr
 	}
 	return err
+}
+
+// await waits between two listings: for wait, until a reader ends, or
+// until some node released a lease. Meanwhile the node's share is checked
+// every LeaseRecheck: a node joining (it shows in the live nodes, not in
+// this table's listing) has a shard released within seconds, and a table
+// whose candidates wait for room in the share (blocked) lists again as
+// soon as there is room.
+func (s *Source) await(ctx context.Context, wait time.Duration, member *shareMember, blocked bool, running map[string]context.CancelCauseFunc,
+	status map[string]shardStatus, released <-chan struct{}, finished <-chan shardEnd, fastUntil *time.Time) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	check := time.NewTicker(s.opts.LeaseRecheck)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-released:
+			return nil // a node gave a lease up: the held shards may be free
+		case end := <-finished:
+			delete(running, end.id)
+			member.setRunning(len(running))
+			if end.done {
+				status[end.id] = statusDone
+				*fastUntil = s.opts.Now().Add(15 * time.Second)
+			} else {
+				status[end.id] = statusWaiting
+			}
+			return nil
+		case <-check.C:
+			s.shed(member, running)
+			if blocked && member.room() {
+				return nil
+			}
+		case <-t.C:
+			return nil
+		}
+	}
 }
 
 // runReader reads one shard and tells the coordinator how it ended: done
@@ -355,13 +401,18 @@ func (s *Source) runReader(gctx, rctx context.Context, stop context.CancelCauseF
 // nodes' shares.
 var errShed = errors.New("shard released to balance the nodes")
 
-// shed stops one reader when this node holds more than its fair share
-// (another node joined): the reader finishes its batch in flight, saves
-// it and releases the lease, and a node below its share takes the shard.
-// One per listing, so the nodes converge without stampedes. It reports
-// whether it shed (the listing should come back soon).
-func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bool {
-	if len(running) <= target || checkpoint.LiveNodes(s.store) < 2 {
+// shed stops one reader when the node holds more than its fair share
+// (another node joined; see Share): the reader finishes its batch in
+// flight, saves it and releases the lease, and a node below its share
+// takes the shard. One per listing of one table, so the nodes converge
+// without stampedes. It reports whether it shed (the listing should come
+// back soon).
+func (s *Source) shed(member *shareMember, running map[string]context.CancelCauseFunc) bool {
+	if len(running) == 0 {
+		return false
+	}
+	held, target, even, ok := member.shed()
+	if !ok {
 		return false
 	}
 	ids := make([]string, 0, len(running))
@@ -370,7 +421,11 @@ func (s *Source) shed(running map[string]context.CancelCauseFunc, target int) bo
 	}
 	sort.Strings(ids)
 	id := ids[len(ids)-1]
-	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", len(running), "fair_share", target)
+	why := "over the fair share"
+	if even {
+		why = "another node reads two fewer"
+	}
+	s.log.Info("releasing a shard to balance the nodes", "shard", id, "held", held, "fair_share", target, "why", why)
 	running[id](errShed)
 	delete(running, id) // counted out now; its end arrives later
 	return true
