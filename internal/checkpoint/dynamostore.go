@@ -65,6 +65,8 @@ type DynamoStore struct {
 	nodes int            // live nodes at the last heartbeat
 	loads map[string]int // the other live nodes' stream shard counts at the last heartbeat
 
+	slowWarned time.Time // the last slow-renewal warning (heartbeat.go)
+
 	// Events announced to and by the other nodes (dynamo_events.go).
 	released, tableChanged *counter
 }

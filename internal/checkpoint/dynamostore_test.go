@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -393,14 +395,19 @@ type slowUpdates struct {
 	*checkpointtest.FakeDynamo
 	mu             sync.Mutex
 	inFlight, most int
+	delay          time.Duration // 0: 2 ms
 }
 
 func (s *slowUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	s.mu.Lock()
 	s.inFlight++
 	s.most = max(s.most, s.inFlight)
+	d := s.delay
 	s.mu.Unlock()
-	time.Sleep(2 * time.Millisecond)
+	if d == 0 {
+		d = 2 * time.Millisecond
+	}
+	time.Sleep(d)
 	defer func() {
 		s.mu.Lock()
 		s.inFlight--
@@ -490,3 +497,40 @@ func TestTransientStateErrorsAreRetried(t *testing.T) {
 		t.Fatalf("permanent failure: %v after %s, want an error at once", err, time.Since(start))
 	}
 }
+
+// TestSlowRenewalsWarn: when renewing the held leases takes longer than a
+// heartbeat's period, the node says so, naming the write rate it needs.
+func TestSlowRenewalsWarn(t *testing.T) {
+	db := &slowUpdates{FakeDynamo: checkpointtest.NewFakeDynamo()}
+	var logged strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	a := NewDynamoStore(db, DynamoOptions{Table: "state", Pipeline: "p", Node: "a", LeaseTimeout: 3 * time.Second, Log: log})
+	for i := range 2 * renewParallel {
+		mustAcquire(t, a, fmt.Sprintf("stream/t/shard/s%03d", i))
+	}
+	a.Beat(context.Background())
+	mu.Lock()
+	quick := logged.String()
+	mu.Unlock()
+	if strings.Contains(quick, "renewing the held leases takes longer") {
+		t.Fatalf("warned after quick renewals: %s", quick)
+	}
+	db.mu.Lock()
+	db.delay = 600 * time.Millisecond // two rounds of 16: 1.2 s, over a third of 3 s
+	db.mu.Unlock()
+	a.Beat(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), "renewing the held leases takes longer") || !strings.Contains(logged.String(), "writes_per_s_needed=32") {
+		t.Fatalf("no slow-renewal warning naming 32 writes/s: %s", logged.String())
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -49,16 +49,37 @@ func (s *DynamoStore) Beat(ctx context.Context) {
 	// (a third of the timeout), and drop leases it could have kept.
 	var g errgroup.Group
 	g.SetLimit(renewParallel)
+	start := s.now()
 	for key, l := range held {
 		g.Go(func() error { s.renew(ctx, key, l); return nil })
 	}
 	_ = g.Wait()
+	s.slowRenewals(len(held), s.now().Sub(start))
 	hctx, cancel := context.WithTimeout(ctx, s.timeout/3) // an unanswered call must not delay the next renewals
 	defer cancel()
 	if err := s.heartbeat(hctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("node heartbeat failed", "err", err)
 	}
 }
+
+// slowRenewals warns (at most once a minute) when renewing the held
+// leases took longer than a heartbeat's period: the state table answers
+// fewer writes than 3 × leases / lease_timeout per second, and leases
+// not renewed for ⅔ of the timeout are dropped and taken again.
+func (s *DynamoStore) slowRenewals(n int, took time.Duration) {
+	if took <= s.timeout/3 || warnedRecently(s.now(), s.slowWarned) {
+		return
+	}
+	s.slowWarned = s.now()
+	s.log.Warn("renewing the held leases takes longer than a third of lease_timeout; leases will be lost and taken again: raise lease_timeout or the state table's write capacity",
+		"leases", n, "took", took.Round(time.Millisecond), "lease_timeout", s.timeout,
+		"writes_per_s_needed", fmt.Sprintf("%.0f", 3*float64(n)/s.timeout.Seconds()),
+		"writes_per_s_achieved", fmt.Sprintf("%.0f", float64(n)/max(took.Seconds(), 0.001)))
+}
+
+// warnedRecently reports whether the last slow-renewal warning was less than a
+// minute before now.
+func warnedRecently(now, last time.Time) bool { return !last.IsZero() && now.Sub(last) < time.Minute }
 
 // renewParallel is how many renewals a heartbeat has in flight at once.
 const renewParallel = 16
