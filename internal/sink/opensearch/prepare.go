@@ -54,17 +54,17 @@ func (s *Sink) Prepare(ctx context.Context) error {
 		// The number template is a legacy _template, which Serverless does
 		// not have; a composable one could shadow the user's own.
 		nt = nil
-		if !s.res.IndexTemplate().IsLiteral() {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "OpenSearch Serverless has no legacy templates: indices a bulk write creates for this index pattern get the dynamic mapping, not ddbsync's number mapping; give a template_content with template_type index-template to map numbers",
-				slog.String(keyIndex, s.res.IndexTemplate().String()))
-		}
 	}
 	if nt != nil {
 		if err := s.putNumberTemplate(ctx, nt); err != nil {
 			return err
 		}
 	} else if ownsNumberMapping(s.cfg) && !s.res.IndexTemplate().IsLiteral() {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "the index starts with a ${...} reference, so no template can match its indices: OpenSearch's dynamic mapping decides their number types; start the index with a fixed prefix",
+		// No template can carry the number mapping (the index starts with a
+		// reference, or Serverless): each index is created before its first
+		// write instead (index_create.go).
+		s.creator = newIndexCreator(time.Now)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "no template can match this index's indices: ddbsync creates each with its number mapping before the first write to it",
 			slog.String(keyIndex, s.res.IndexTemplate().String()))
 	}
 	if idx := s.res.IndexTemplate(); idx.IsLiteral() {

@@ -74,6 +74,7 @@ type Sink struct {
 	health   DeadLetterReporter
 	pinMu    sync.Mutex // one mapping pin at a time (mapping_pin.go)
 	template *indexTemplate
+	creator  *indexCreator // nil unless indices are created before their first write (index_create.go)
 	maxBody  int
 	backoff  backoff
 }

@@ -39,6 +39,9 @@ func (s *Sink) Write(ctx context.Context, events []change.Event) error {
 			slog.String("reason", d.reason))
 		dead = append(dead, d)
 	}
+	if err := s.createIndices(ctx, b.Entries); err != nil {
+		return err
+	}
 	results, err := s.writeEntries(ctx, table, b.Entries)
 	if err != nil {
 		return err
