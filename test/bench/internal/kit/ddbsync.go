@@ -158,6 +158,8 @@ func (p *Proc) WaitUp(ctx context.Context, timeout time.Duration) error {
 			return nil
 		case p.Exited():
 			return fmt.Errorf("ddbsync exited (log %s)", filepath.Join(p.Dir, "ddbsync.log"))
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case time.Now().After(deadline):
 			return fmt.Errorf("metrics endpoint not up after %s: %w", timeout, err)
 		}
@@ -175,6 +177,9 @@ func (p *Proc) WaitMetric(ctx context.Context, name string, v float64, timeout t
 		}
 		if p.Exited() {
 			return fmt.Errorf("ddbsync exited (log %s)", filepath.Join(p.Dir, "ddbsync.log"))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s = %v after %s, want %v (err %v)", name, got, timeout, v, err)
