@@ -77,6 +77,7 @@ type result struct {
 	held       int           // shards a held when it was ended
 	first, all time.Duration // from the signal to b reading the first / every one of them
 	cold       time.Duration // a alone: start to every shard read
+	balance    time.Duration // b's start to a steady split of every shard
 	a, b       steady
 }
 
@@ -85,7 +86,7 @@ type steady struct {
 	open, getRecords, gets, updates, queries, cores, rssMiB float64
 }
 
-func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath, baseline string) error {
+func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath, baseline string) (err error) {
 	st, err := kit.OpenStack(ctx)
 	if err != nil {
 		return err
@@ -103,7 +104,13 @@ func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath, baseline
 	if b.dir, err = os.MkdirTemp("", "ddbsync-bench-takeover-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(b.dir)
+	defer func() {
+		if err == nil {
+			os.RemoveAll(b.dir)
+		} else {
+			fmt.Fprintf(os.Stderr, "bench-takeover: the nodes' logs are kept in %s\n", b.dir)
+		}
+	}()
 	maxN := 0
 	for _, n := range ns {
 		maxN = max(maxN, n)
@@ -147,8 +154,8 @@ func (b *bench) run(ctx context.Context, ns []int, rounds int, binPath, baseline
 					if err != nil {
 						return fmt.Errorf("%s, %d shards, %s: %w", bin.label, n, e, err)
 					}
-					fmt.Printf("  round %d, %-8s %4d shards, %s: a alone read all in %5.1f s; a held %d, b read the first after %5.2f s, all after %5.2f s; GetItem/s a %.1f, b %.1f; a %.1f MiB RSS\n",
-						r+1, bin.label, n, e, res.cold.Seconds(), res.held, res.first.Seconds(), res.all.Seconds(),
+					fmt.Printf("  round %d, %-8s %4d shards, %s: a alone read all in %5.1f s; steady split after %5.1f s; a held %d, b read the first after %5.2f s, all after %5.2f s; GetItem/s a %.1f, b %.1f; a %.1f MiB RSS\n",
+						r+1, bin.label, n, e, res.cold.Seconds(), res.balance.Seconds(), res.held, res.first.Seconds(), res.all.Seconds(),
 						res.a.gets, res.b.gets, res.a.rssMiB)
 					got[n][bin.label][e] = append(got[n][bin.label][e], res)
 				}
@@ -214,6 +221,9 @@ func (b *bench) emit(n int, label string, got map[ending][]result, rep kit.LoadR
 	kit.Emit(kit.Row{Bench: "take-over", Case: c, Metric: "s until b reads every shard of a",
 		A: "SIGKILL: " + kit.SpreadOf(killAll).Format("%.2f"), B: "SIGTERM: " + kit.SpreadOf(termAll).Format("%.2f"),
 		Ratio: "SIGKILL / lease_timeout " + kit.SpreadOf(perLease).Format("%.2f"), Rate: held, Load: rep.String()})
+	kit.Emit(kit.Row{Bench: "take-over", Case: c, Metric: "s from b's start to a steady split",
+		A: "split: " + of(both, func(r result) float64 { return r.balance.Seconds() }).Format("%.1f"),
+		B: "a kept " + of(both, func(r result) float64 { return float64(r.held) }).Format("%.0f") + " shards", Load: rep.String()})
 	kit.Emit(kit.Row{Bench: "take-over", Case: c, Metric: "s until b reads the first shard of a",
 		A: "SIGKILL: " + kit.SpreadOf(secs(got[kill], func(r result) time.Duration { return r.first })).Format("%.2f"),
 		B: "SIGTERM: " + kit.SpreadOf(secs(got[term], func(r result) time.Duration { return r.first })).Format("%.2f"), Load: rep.String()})
@@ -253,8 +263,9 @@ func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (res
 	if err := bn.WaitUp(ctx, time.Minute); err != nil {
 		return res, fmt.Errorf("node b: %w", err)
 	}
-	// Let b's first listings (and a balance, if any) settle.
-	if err := kit.Sleep(ctx, b.lease/3+2*time.Second); err != nil {
+	// Let b start every table and the nodes balance: every shard read by
+	// one of them, the split unchanged for a heartbeat's period.
+	if res.balance, err = awaitSteady(ctx, a, bn, n, b.lease/3+time.Second, 3*time.Minute+time.Duration(n)*200*time.Millisecond); err != nil {
 		return res, err
 	}
 	if res.a, res.b, err = b.window(ctx, a, bn); err != nil {
@@ -296,6 +307,34 @@ func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (res
 		}
 		if err := kit.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return res, err
+		}
+	}
+}
+
+// awaitSteady waits until a and b read n shards in all with the split
+// unchanged for hold, and returns how long that took.
+func awaitSteady(ctx context.Context, a, b *kit.Proc, n int, hold, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	var last [2]float64
+	var since time.Time
+	for {
+		oa, erra := a.Metric(ctx, "ddbsync_stream_open_shards")
+		ob, errb := b.Metric(ctx, "ddbsync_stream_open_shards")
+		now := time.Now()
+		switch {
+		case erra != nil || errb != nil || int(oa+ob) != n || [2]float64{oa, ob} != last:
+			since = time.Time{}
+		case since.IsZero():
+			since = now
+		case now.Sub(since) >= hold:
+			return since.Sub(start), nil
+		}
+		last = [2]float64{oa, ob}
+		if now.Sub(start) > timeout {
+			return 0, fmt.Errorf("a and b read %v and %v of %d shards %s after b started, not steady", oa, ob, n, timeout)
+		}
+		if err := kit.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return 0, err
 		}
 	}
 }
