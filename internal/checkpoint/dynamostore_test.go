@@ -534,3 +534,26 @@ func TestSlowRenewalsWarn(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestRenewalOrderOldestFirst: a heartbeat renews the lease renewed
+// longest ago first, whatever the order the leases were taken in.
+func TestRenewalOrderOldestFirst(t *testing.T) {
+	ctx := context.Background()
+	_, clock, n := newNodes(t, "a")
+	a := n[0]
+	for _, k := range []string{"s3", "s1", "s2", "s0"} {
+		mustAcquire(t, a, "stream/t/shard/"+k)
+		clock.Add(time.Second)
+	}
+	// s3 is saved (a fenced write renews it): now the newest.
+	if err := a.Save(ctx, "stream/t/shard/s3", Progress{Sequence: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range a.renewalOrder() {
+		got = append(got, strings.TrimPrefix(h.key, "stream/t/shard/"))
+	}
+	if strings.Join(got, " ") != "s1 s2 s0 s3" {
+		t.Fatalf("renewal order %v, want s1 s2 s0 s3", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,20 +39,15 @@ func (s *DynamoStore) Run(ctx context.Context) error {
 // Beat is one heartbeat: renew the held leases, refresh the node item and
 // count the live nodes.
 func (s *DynamoStore) Beat(ctx context.Context) {
-	s.mu.Lock()
-	held := make(map[string]*lease, len(s.held))
-	for k, l := range s.held {
-		held[k] = l
-	}
-	s.mu.Unlock()
+	held := s.renewalOrder()
 	// Renewals run side by side: one at a time, a node with 1,000 leases
 	// and 5 ms per call would need 5 s per round, longer than the round
 	// (a third of the timeout), and drop leases it could have kept.
 	var g errgroup.Group
 	g.SetLimit(renewParallel)
 	start := s.now()
-	for key, l := range held {
-		g.Go(func() error { s.renew(ctx, key, l); return nil })
+	for _, h := range held {
+		g.Go(func() error { s.renew(ctx, h.key, h.l); return nil })
 	}
 	_ = g.Wait()
 	s.slowRenewals(len(held), s.now().Sub(start))
@@ -80,6 +76,29 @@ func (s *DynamoStore) slowRenewals(n int, took time.Duration) {
 // warnedRecently reports whether the last slow-renewal warning was less than a
 // minute before now.
 func warnedRecently(now, last time.Time) bool { return !last.IsZero() && now.Sub(last) < time.Minute }
+
+// heldLease is a held lease as a heartbeat found it.
+type heldLease struct {
+	key     string
+	l       *lease
+	renewed time.Time
+}
+
+// renewalOrder lists the held leases longest unrenewed first: when the
+// table answers slower than a round needs, every lease still gets one
+// renewal per round (in a random order one could wait two rounds, past
+// the give-up point, and be dropped although the table kept up with
+// ⅔ of the round's pace).
+func (s *DynamoStore) renewalOrder() []heldLease {
+	s.mu.Lock()
+	held := make([]heldLease, 0, len(s.held))
+	for k, l := range s.held {
+		held = append(held, heldLease{k, l, l.renewed})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(held, func(a, b heldLease) int { return a.renewed.Compare(b.renewed) })
+	return held
+}
 
 // renewParallel is how many renewals a heartbeat has in flight at once.
 const renewParallel = 16
