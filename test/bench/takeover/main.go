@@ -12,7 +12,7 @@
 // first and rows compare the two (the state table call counts need a
 // build that exports ddbsync_state_requests_total).
 //
-//	bash test/bench/run.sh takeover [-shards 100,300] [-rounds 2] [-lease-timeout 10s] [-measure 10s] [-baseline BIN]
+//	bash test/bench/run.sh takeover [-shards 100,300] [-rounds 2] [-lease-timeout 10s] [-measure 10s] [-poll-interval 5s] [-baseline BIN]
 package main
 
 import (
@@ -35,6 +35,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "interleaved rounds (each ends node a once by SIGKILL and once by SIGTERM)")
 	lease := flag.Duration("lease-timeout", 10*time.Second, "source_coordination.lease_timeout")
 	measure := flag.Duration("measure", 10*time.Second, "steady-state window with both nodes up")
+	poll := flag.String("poll-interval", "", "tables[].stream.poll_interval (\"\" = ddbsync's default): DynamoDB Local serves every stream and the state table from one process, so many shards polled at the default starve the state table there")
 	bin := flag.String("bin", "bin/ddbsync", "ddbsync binary")
 	baseline := flag.String("baseline", "", "a second ddbsync binary (e.g. an earlier build) run interleaved with -bin on every case, compared row by row")
 	flag.Parse()
@@ -45,7 +46,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench-takeover: -shards %v\n", err)
 		os.Exit(2)
 	}
-	b := &bench{lease: *lease, measure: *measure}
+	b := &bench{lease: *lease, measure: *measure, poll: *poll}
 	if err := b.run(ctx, ns, *rounds, *bin, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-takeover:", err)
 		os.Exit(1)
@@ -59,6 +60,7 @@ type bench struct {
 	prefix         string
 	tables         []string
 	lease, measure time.Duration
+	poll           string // poll_interval, "" = default
 }
 
 // binary is a ddbsync build under test.
@@ -215,7 +217,7 @@ func (b *bench) emit(n int, label string, got map[ending][]result, rep kit.LoadR
 	for _, s := range killAll {
 		perLease = append(perLease, s/b.lease.Seconds())
 	}
-	c := fmt.Sprintf("%s, %d shards, 2 nodes, lease_timeout %s", label, n, b.lease)
+	c := fmt.Sprintf("%s, %d shards, 2 nodes, lease_timeout %s%s", label, n, b.lease, b.pollNote())
 	both := append(append([]result{}, got[kill]...), got[term]...)
 	held := "shards taken over " + of(both, func(r result) float64 { return float64(r.held) }).Format("%.0f")
 	kit.Emit(kit.Row{Bench: "take-over", Case: c, Metric: "s until b reads every shard of a",
@@ -404,8 +406,20 @@ func (b *bench) pipeline(n int, state, node, index string) string {
 	fmt.Fprintf(&s, "bench:\n  source_coordination:\n    store: dynamodb\n    table_name: %q\n    lease_timeout: %s\n    node_id: %s\n", state, b.lease, node)
 	s.WriteString("  source:\n    dynamodb:\n      tables:\n")
 	for _, t := range b.tables[:n] {
-		fmt.Fprintf(&s, "        - table_arn: %q\n          stream: {start_position: LATEST}\n", kit.TableARN(t))
+		poll := ""
+		if b.poll != "" {
+			poll = ", poll_interval: " + b.poll
+		}
+		fmt.Fprintf(&s, "        - table_arn: %q\n          stream: {start_position: LATEST%s}\n", kit.TableARN(t), poll)
 	}
 	fmt.Fprintf(&s, "  sink:\n    - opensearch:\n        hosts: [%q]\n        index: %q\n", b.st.OpenSearch, b.prefix+index)
 	return s.String()
+}
+
+// pollNote names a poll_interval other than the default in a case.
+func (b *bench) pollNote() string {
+	if b.poll == "" {
+		return ""
+	}
+	return ", poll_interval " + b.poll
 }
