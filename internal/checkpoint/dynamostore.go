@@ -62,8 +62,8 @@ type DynamoStore struct {
 	// taken again: their checkpoints are refused (ErrLeaseLost), never
 	// written as a record without a lease.
 	gone  map[string]bool
-	nodes int            // live nodes at the last heartbeat
-	loads map[string]int // the other live nodes' stream shard counts at the last heartbeat
+	live  map[string]int64 // node → its record's expiry (Unix ms), as the last heartbeat read them
+	loads map[string]int   // the other live nodes' stream shard counts at the last heartbeat
 
 	slowWarned time.Time // the last slow-renewal warning (heartbeat.go)
 
@@ -104,19 +104,19 @@ func NewDynamoStore(api DynamoAPI, o DynamoOptions) *DynamoStore {
 	}
 	return &DynamoStore{api: newCountedAPI(api, o.Metrics.Requests, o.Node), table: o.Table, pipeline: o.Pipeline, node: o.Node, timeout: o.LeaseTimeout,
 		doneTTL: o.DoneTTL, eventPoll: o.EventPoll, now: o.Now, log: o.Log.With("node", o.Node, "state_table", o.Table), m: o.Metrics,
-		held: map[string]*lease{}, gone: map[string]bool{}, nodes: 1,
+		held: map[string]*lease{}, gone: map[string]bool{},
 		released: newCounter(attrReleased), tableChanged: newCounter(attrTableChange)}
 }
 
 // Node is this node's id.
 func (s *DynamoStore) Node() string { return s.node }
 
-// LiveNodes is how many nodes sent a heartbeat within the lease timeout
-// at the last heartbeat (at least 1).
+// LiveNodes is how many nodes share the pipeline: this one and those whose
+// heartbeat, as the last heartbeat read them, has not expired yet.
 func (s *DynamoStore) LiveNodes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return max(s.nodes, 1)
+	return 1 + len(s.liveLocked())
 }
 
 // Held lists the keys whose leases this node holds.

@@ -315,8 +315,15 @@ func TestCreateOnceForgetAndNodes(t *testing.T) {
 	if a.LiveNodes() != 2 {
 		t.Fatalf("live nodes %d, want 2", a.LiveNodes())
 	}
-	clock.Add(testTimeout + time.Second)
-	a.Beat(ctx) // b's heartbeat expired
+	clock.Add(testTimeout - time.Second)
+	if a.LiveNodes() != 2 {
+		t.Fatalf("live nodes before b's record expired %d, want 2", a.LiveNodes())
+	}
+	clock.Add(2 * time.Second) // b's record expired; a has not beaten since
+	if a.LiveNodes() != 1 || len(a.Loads()) != 0 {
+		t.Fatalf("live nodes once b's record expired %d (loads %v), want 1 at once, not at a's next heartbeat", a.LiveNodes(), a.Loads())
+	}
+	a.Beat(ctx)
 	if a.LiveNodes() != 1 {
 		t.Fatalf("live nodes after b stopped %d, want 1", a.LiveNodes())
 	}

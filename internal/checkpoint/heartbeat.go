@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -169,15 +168,16 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write node heartbeat to table %s: %w", s.table, err)
 	}
-	live := 0
+	live := map[string]int64{}
 	loads := map[string]int{}
 	err = s.queryGroup(ctx, nodesGroup, func(it map[string]types.AttributeValue) error {
-		if exp, err := number(it, attrExpires); err != nil || exp <= now.UnixMilli() {
+		exp, err := number(it, attrExpires)
+		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
+		if err != nil || exp <= now.UnixMilli() || sk == nil {
 			return nil
 		}
-		live++
-		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
-		if n, err := number(it, attrShards); err == nil && sk != nil && sk.Value != s.node {
+		live[sk.Value] = exp
+		if n, err := number(it, attrShards); err == nil && sk.Value != s.node {
 			loads[sk.Value] = int(n) // a node that does not say (an older version) is left out
 		}
 		return nil
@@ -186,10 +186,27 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 		return fmt.Errorf("list nodes: %w", err)
 	}
 	s.mu.Lock()
-	s.nodes = max(live, 1)
+	s.live = live
 	s.loads = loads
 	s.mu.Unlock()
 	return nil
+}
+
+// liveLocked is the other nodes whose heartbeat, as last read, has not
+// expired by now: a node that died drops out the moment its record
+// expires, not only at this node's next heartbeat (the survivor's share
+// grows, and it takes the dead node's shards, as soon as their leases
+// expire). A live node's record read here expires no sooner than ⅔ of
+// the timeout after the read, later than this node's next heartbeat.
+func (s *DynamoStore) liveLocked() []string {
+	now := s.now().UnixMilli()
+	var out []string
+	for node, exp := range s.live {
+		if exp > now && node != s.node {
+			out = append(out, node)
+		}
+	}
+	return out
 }
 
 // heldShards is how many stream shard leases this node holds.
@@ -211,7 +228,13 @@ func (s *DynamoStore) heldShards() int {
 func (s *DynamoStore) Loads() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.loads)
+	out := map[string]int{}
+	for _, node := range s.liveLocked() {
+		if n, ok := s.loads[node]; ok {
+			out[node] = n
+		}
+	}
+	return out
 }
 
 // nodeKey is the key of a node's record.
