@@ -156,6 +156,13 @@ func (s *DynamoStore) readEvents(ctx context.Context) {
 		if v, ok := out.Item[c.attr].(*types.AttributeValueMemberN); ok {
 			n, _ = strconv.ParseInt(v.Value, 10, 64)
 		}
+		if seen, _ := c.state(); c == s.released && n != seen {
+			// A release or a node that left: read who is still live before
+			// the waiting tables wake, so their shares count it.
+			if err := s.readNodes(ctx); err != nil && ctx.Err() == nil {
+				s.log.Debug("read the node records after a release", "err", err)
+			}
+		}
 		c.observe(n)
 	}
 }

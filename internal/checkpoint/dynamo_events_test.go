@@ -66,3 +66,24 @@ func TestReleaseIsAnnounced(t *testing.T) {
 		t.Fatalf("%d releases announced of %d", a.released.announced, a.released.wanted.Load())
 	}
 }
+
+// TestLeavingNodeIsSeenAtTheNextEventPoll: a node that stops deletes its
+// record and announces it; the others count one node less at their next
+// read of the events record, not only at their next heartbeat (a third
+// of the lease timeout later), so their shares take its shards at once.
+func TestLeavingNodeIsSeenAtTheNextEventPoll(t *testing.T) {
+	ctx := context.Background()
+	_, _, n := newNodes(t, "a", "b")
+	a, b := n[0], n[1]
+	b.Beat(ctx)
+	a.Beat(ctx)
+	a.readEvents(ctx)
+	if a.LiveNodes() != 2 {
+		t.Fatalf("live nodes %d, want 2", a.LiveNodes())
+	}
+	b.leave(ctx)
+	a.readEvents(ctx)
+	if a.LiveNodes() != 1 {
+		t.Fatalf("live nodes after b left %d, want 1 without a heartbeat", a.LiveNodes())
+	}
+}

@@ -168,9 +168,16 @@ func (s *DynamoStore) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write node heartbeat to table %s: %w", s.table, err)
 	}
+	return s.readNodes(ctx)
+}
+
+// readNodes reads the node records: the live nodes (their records'
+// expiries) and the others' shard counts.
+func (s *DynamoStore) readNodes(ctx context.Context) error {
+	now := s.now()
 	live := map[string]int64{}
 	loads := map[string]int{}
-	err = s.queryGroup(ctx, nodesGroup, func(it map[string]types.AttributeValue) error {
+	err := s.queryGroup(ctx, nodesGroup, func(it map[string]types.AttributeValue) error {
 		exp, err := number(it, attrExpires)
 		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
 		if err != nil || exp <= now.UnixMilli() || sk == nil {
@@ -242,11 +249,16 @@ func (s *DynamoStore) nodeKey(node string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str(s.pipeline + "|" + nodesGroup), attrSK: str(node)}
 }
 
-// leave deletes the node item, so the others count one node less at once.
+// leave deletes the node item, so the others count one node less at once
+// (within a second: see readEvents).
 func (s *DynamoStore) leave(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if _, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: s.nodeKey(s.node)}); err != nil {
 		s.log.Warn("could not delete the node item", "err", err)
+		return
 	}
+	// Announced like a release: the other nodes read the node records
+	// again at once, and their shares grow by what this node gave up.
+	s.announce(ctx, s.released)
 }
