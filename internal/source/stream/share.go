@@ -158,20 +158,28 @@ func (m *shareMember) unreserve() {
 }
 
 // shed reports whether this table releases one shard now: the node reads
-// more than its share, or two more than another live node, and this
-// table reads the most. The shard is counted out at once. held and share
+// more than its share and this table is among those reading most, or the
+// node reads two more than another live node and this table reads the
+// most (ties by name). The shard is counted out at once. held and share
 // are the node's counts before, for the log.
 func (m *shareMember) shed() (held, share int, even, ok bool) {
 	s := m.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stateLocked()
-	if st.nodes < 2 || m.running == 0 || s.shedder() != m {
+	if st.nodes < 2 || m.running == 0 {
 		return st.running, st.target, false, false
 	}
+	top := s.shedder()
 	now := s.now()
 	switch {
-	case st.running > st.target:
+	case st.running > st.target && m.running >= top.running:
+		// Over the share: every table among those reading most gives one
+		// at its next check (counted out at once, so the node stops at its
+		// share): a node joining 100 one-shard tables gets its half within
+		// a check or two, not one shard per check.
+	case top != m:
+		return st.running, st.target, false, false
 	case !now.Before(s.evenAfter) && s.uneven(st.running):
 		if now.Before(s.heldUntil.Add(s.holdFor)) {
 			// The last release was not taken up: the other node may be

@@ -47,7 +47,6 @@ func TestShareArithmetic(t *testing.T) {
 		{name: "two nodes, four one-shard tables: a share of two", nodes: 2, readable: []int{1, 1, 1, 1}, running: []int{1, 1, 0, 0}, take: 2, wantTake: false, wantShed: -1, wantShare: 2},
 		{name: "below the share a table takes", nodes: 2, readable: []int{1, 1, 1, 1}, running: []int{1, 0, 0, 0}, take: 2, wantTake: true, wantShed: -1, wantShare: 2},
 		{name: "a node that took nothing yet is below its share", nodes: 2, readable: []int{1, 1, 1, 1}, running: []int{0, 0, 0, 0}, take: 0, wantTake: true, wantShed: -1, wantShare: 2},
-		{name: "over the share the first table by name sheds", nodes: 2, readable: []int{1, 1, 1, 1}, running: []int{1, 1, 1, 1}, take: 0, wantTake: false, wantShed: 0, wantShare: 2},
 		{name: "the table reading most sheds", nodes: 2, readable: []int{1, 3, 1, 1}, running: []int{1, 3, 0, 0}, take: 2, wantTake: false, wantShed: 1, wantShare: 3},
 		{name: "different shard counts: a share of three", nodes: 2, readable: []int{3, 1, 1, 1}, running: []int{3, 0, 0, 0}, take: 1, wantTake: false, wantShed: -1, wantShare: 3},
 		{name: "never more than the share across tables", nodes: 3, readable: []int{2, 2, 2}, running: []int{2, 0, 0}, take: 1, wantTake: false, wantShed: -1, wantShare: 2},
@@ -238,6 +237,46 @@ func awaitHeld(t *testing.T, want []int, nodes ...*shareNode) {
 			t.Fatalf("nodes hold %v shards, want %v", held(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestShareOverTheShareShedsDownToIt: over its share, each table among
+// those reading most releases one at its check, and only until the node
+// is at its share: four one-shard tables over two nodes give two up at
+// once, not one per check.
+func TestShareOverTheShareShedsDownToIt(t *testing.T) {
+	tests := []struct {
+		name              string
+		readable, running []int
+		wantShed          []int // the tables that release one, checked in order t0, t1, …
+	}{
+		{"four one-shard tables, a share of two", []int{1, 1, 1, 1}, []int{1, 1, 1, 1}, []int{0, 1}},
+		{"the table reading most gives first", []int{3, 1, 1, 1}, []int{3, 1, 1, 1}, []int{0, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newShare(func() int { return 2 })
+			var members []*shareMember
+			for i := range tt.readable {
+				m := s.join(fmt.Sprintf("t%d", i))
+				m.report(tt.readable[i], tt.running[i])
+				members = append(members, m)
+			}
+			var shed []int
+			for round := 0; round < 3; round++ {
+				for i, m := range members {
+					if _, _, _, ok := m.shed(); ok {
+						shed = append(shed, i)
+					}
+				}
+			}
+			if fmt.Sprint(shed) != fmt.Sprint(tt.wantShed) {
+				t.Fatalf("tables that released one: %v, want %v", shed, tt.wantShed)
+			}
+			if st := s.stateLocked(); st.running != st.target {
+				t.Fatalf("node reads %d after shedding, share %d", st.running, st.target)
+			}
+		})
 	}
 }
 
