@@ -18,21 +18,23 @@ import (
 // of the timeout (this node is cut off, so another may take it once it
 // expires), is lost: its partition's context ends with ErrLeaseLost.
 func (s *DynamoStore) Run(ctx context.Context) error {
-	polled := make(chan struct{})
-	go func() { defer close(polled); s.pollEvents(ctx) }()
-	defer func() { <-polled }()
-	s.Beat(ctx)
-	t := time.NewTicker(s.timeout / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			s.leave(context.WithoutCancel(ctx))
-			return nil
-		case <-t.C:
-			s.Beat(ctx)
+	var g errgroup.Group
+	g.Go(func() error { s.pollEvents(ctx); return nil })
+	g.Go(func() error {
+		s.Beat(ctx)
+		t := time.NewTicker(s.timeout / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				s.leave(context.WithoutCancel(ctx))
+				return nil
+			case <-t.C:
+				s.Beat(ctx)
+			}
 		}
-	}
+	})
+	return g.Wait()
 }
 
 // Beat is one heartbeat: renew the held leases, refresh the node item and

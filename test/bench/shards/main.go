@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/test/bench/internal/kit"
 )
 
@@ -134,7 +135,7 @@ func measureOne(ctx context.Context, bin, dir, name string, tables []string, osU
 		return sample{}, err
 	}
 	// Let the readers settle into their idle schedule.
-	if err := kit.Sleep(ctx, 3*time.Second); err != nil {
+	if err := retry.Sleep(ctx, 3*time.Second); err != nil {
 		return sample{}, err
 	}
 	calls0, err := p.Metric(ctx, "ddbsync_stream_get_records_calls_total")
@@ -144,7 +145,7 @@ func measureOne(ctx context.Context, bin, dir, name string, tables []string, osU
 	cpu0, t0 := p.CPU(), time.Now()
 	var rss []float64
 	for time.Since(t0) < window {
-		if err := kit.Sleep(ctx, time.Second); err != nil {
+		if err := retry.Sleep(ctx, time.Second); err != nil {
 			return sample{}, err
 		}
 		rss = append(rss, float64(p.RSS())/1024)

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ddbsync/ddbsync/internal/retry"
 	"github.com/ddbsync/ddbsync/test/bench/internal/kit"
 )
 
@@ -307,7 +308,7 @@ func (b *bench) one(ctx context.Context, bin, name string, n int, e ending) (res
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("b reads %v of %d shards %s after the %s (log %s)", got, n, time.Since(start).Round(time.Second), e, filepath.Join(bn.Dir, "ddbsync.log"))
 		}
-		if err := kit.Sleep(ctx, 20*time.Millisecond); err != nil {
+		if err := retry.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return res, err
 		}
 	}
@@ -335,7 +336,7 @@ func awaitSteady(ctx context.Context, a, b *kit.Proc, n int, hold, timeout time.
 		if now.Sub(start) > timeout {
 			return 0, fmt.Errorf("a and b read %v and %v of %d shards %s after b started, not steady", oa, ob, n, timeout)
 		}
-		if err := kit.Sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := retry.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return 0, err
 		}
 	}
@@ -377,7 +378,7 @@ func (b *bench) window(ctx context.Context, a, bn *kit.Proc) (steady, steady, er
 	t0 := time.Now()
 	var rssA, rssB float64
 	for time.Since(t0) < b.measure {
-		if err := kit.Sleep(ctx, time.Second); err != nil {
+		if err := retry.Sleep(ctx, time.Second); err != nil {
 			return steady{}, steady{}, err
 		}
 		rssA, rssB = max(rssA, float64(a.RSS())/1024), max(rssB, float64(bn.RSS())/1024)

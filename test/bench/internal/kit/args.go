@@ -1,11 +1,9 @@
 package kit
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Counts parses a comma-separated list of counts ("50,200"), each at
@@ -20,16 +18,4 @@ func Counts(list string, least int) ([]int, error) {
 		ns = append(ns, n)
 	}
 	return ns, nil
-}
-
-// Sleep waits d or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
